@@ -1,0 +1,173 @@
+"""Load BPF programs on the running kernel, one at a time, and capture the verifier's verdict.
+
+Contract: like veristat, each program of an object is loaded alone (the object is opened
+afresh, every other program has autoload off), with the program type taken from the
+section name (libbpf 1.1 does not know them all). The verifier log is captured at the
+requested level (1, 2 or 4) with BPF_LOG_STATS (4) always added so statistics come back;
+the buffer starts at `log_size` and doubles on ENOSPC until the whole log fits: a log is
+never silently truncated. A rejected program is a LoadResult with verdict "rejected", not
+an exception. OSError/FqdnkitError are raised only for problems that are not the
+verifier's verdict (missing file, not a BPF object, no privilege).
+
+Programs are closed (fds released) before returning: a LoadResult holds no fd. Use
+`open_loaded()` to keep a loaded program for test runs.
+"""
+from __future__ import annotations
+
+import ctypes
+import errno as errno_mod
+import os
+import re
+import time
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+from . import libbpf
+from .elf import read_object
+from .model import FqdnkitError, LoadResult, ObjectSpec, Verdict, VerifierStats
+
+LOG_STATS = 4
+DEFAULT_LOG_SIZE = 1 << 20
+MAX_LOG_SIZE = (1 << 32) // 4 - 1   # the kernel's cap on log_size (UINT_MAX >> 2)
+
+_PROCESSED = re.compile(r"processed (\d+) insns \(limit (\d+)\) max_states_per_insn (\d+) "
+                        r"total_states (\d+) peak_states (\d+) mark_read (\d+)")
+_VTIME = re.compile(r"^verification time (\d+) usec", re.MULTILINE)
+_STACK = re.compile(r"^stack depth ([0-9+]+)", re.MULTILINE)
+
+
+def kernel_release() -> str:
+    return os.uname().release
+
+
+def parse_stats(log: str) -> VerifierStats:
+    """Statistics the verifier prints at the end of the log (present with BPF_LOG_STATS)."""
+    m = None
+    for m in _PROCESSED.finditer(log):
+        pass
+    vt = _VTIME.findall(log)
+    sd = _STACK.findall(log)
+    return VerifierStats(
+        insns_processed=int(m.group(1)) if m else None,
+        insn_limit=int(m.group(2)) if m else None,
+        max_states_per_insn=int(m.group(3)) if m else None,
+        total_states=int(m.group(4)) if m else None,
+        peak_states=int(m.group(5)) if m else None,
+        mark_read=int(m.group(6)) if m else None,
+        verification_time_us=int(vt[-1]) if vt else None,
+        stack_depth=sd[-1] if sd else None,
+    )
+
+
+def _check_privilege(path: str) -> None:
+    if os.geteuid() != 0:
+        raise FqdnkitError(f"{path}: loading BPF programs needs root (CAP_BPF, CAP_SYS_ADMIN)")
+
+
+def _open_one(path: str, spec: ObjectSpec, name: str) -> libbpf.BpfObject:
+    """Open the object with only `name` autoloaded and its type set from the section."""
+    try:
+        obj = libbpf.BpfObject.open(path)
+    except OSError as e:
+        raise FqdnkitError(str(e)) from None
+    try:
+        found = False
+        for p in obj.programs():
+            if p.name == name:
+                found = True
+                p.set_autoload(True)
+                ps = spec.program(name)
+                if ps.prog_type:
+                    p.set_type(ps.prog_type, ps.attach_type)
+            else:
+                p.set_autoload(False)
+        if not found:
+            raise FqdnkitError(f"{path}: no program named {name!r}")
+    except BaseException:
+        obj.close()
+        raise
+    return obj
+
+
+@contextmanager
+def open_loaded(path: str, name: str, log_level: int = 1) -> Iterator[tuple[libbpf.BpfObject, libbpf.Program]]:
+    """Load one program (and its maps) and keep it loaded inside the `with` block.
+
+    Raises FqdnkitError if the verifier rejects it (the message carries the log's tail).
+    """
+    _check_privilege(path)
+    spec = read_object(path)
+    res, obj = _load(path, spec, name, log_level, DEFAULT_LOG_SIZE, keep=True)
+    if obj is None:
+        tail = "\n".join(res.log.strip().splitlines()[-5:])
+        raise FqdnkitError(f"{path}: program {name} rejected (errno {res.errno}):\n{tail}")
+    try:
+        yield obj, obj.program(name)
+    finally:
+        obj.close()
+
+
+def _load(path: str, spec: ObjectSpec, name: str, log_level: int, log_size: int,
+          keep: bool = False) -> tuple[LoadResult, Optional[libbpf.BpfObject]]:
+    level = (log_level | LOG_STATS) if log_level else LOG_STATS
+    size = max(64, log_size)
+    while True:
+        obj = _open_one(path, spec, name)
+        prog = obj.program(name)
+        buf = ctypes.create_string_buffer(size)
+        prog.set_log(level, buf)
+        with libbpf.capture_messages() as msgs:
+            t0 = time.perf_counter()
+            ret = obj.load()
+            elapsed = time.perf_counter() - t0
+        err = -ret if ret < 0 else 0
+        if err == errno_mod.ENOSPC and size < MAX_LOG_SIZE:
+            obj.close()
+            size = min(size * 2, MAX_LOG_SIZE)
+            continue
+        break
+    log = buf.value.decode("utf-8", "replace")
+    ps = spec.program(name)
+    stats = parse_stats(log)
+    insn_count = prog.insn_cnt
+    try:
+        if err == 0:
+            info = libbpf.prog_info(prog.fd)
+            insn_count = info.xlated_prog_len // 8
+            if stats.insns_processed is None and info.verified_insns:
+                stats = VerifierStats(**{**stats.__dict__, "insns_processed": info.verified_insns})
+        if not log and err and err != errno_mod.EACCES:
+            # The kernel said nothing: the failure is libbpf's (relocation, missing map
+            # type, BTF...). Keep libbpf's own words as the log so nothing is lost.
+            log = "".join(m if m.endswith("\n") else m + "\n" for m in msgs)
+        if err in (errno_mod.EPERM,) and not log:
+            raise FqdnkitError(f"{path}: {name}: operation not permitted (needs CAP_BPF/CAP_SYS_ADMIN)")
+        stats = VerifierStats(**{**stats.__dict__, "insn_count": insn_count})
+        result = LoadResult(object=path, program=name, section=ps.section,
+                            prog_type=ps.prog_type or libbpf.PROG_TYPE_NAMES.get(prog.prog_type, "unknown"),
+                            verdict=Verdict.ACCEPTED if err == 0 else Verdict.REJECTED, errno=err,
+                            log_level=level, log=log, stats=stats, kernel_release=kernel_release(),
+                            expectation=spec.expectation(name), load_time_us=int(elapsed * 1e6))
+    except BaseException:
+        obj.close()
+        raise
+    if keep and err == 0:
+        return result, obj
+    obj.close()
+    return result, None
+
+
+def load_program(path: str, name: str, log_level: int = 2, log_size: int = DEFAULT_LOG_SIZE) -> LoadResult:
+    """Load one program of an object alone and return the verifier's verdict, log and stats."""
+    _check_privilege(path)
+    spec = read_object(path)
+    return _load(path, spec, name, log_level, log_size)[0]
+
+
+def load_object(path: str, log_level: int = 2, log_size: int = DEFAULT_LOG_SIZE) -> list[LoadResult]:
+    """Load every program of an object, each alone, in section order."""
+    _check_privilege(path)
+    spec = read_object(path)
+    if not spec.programs:
+        raise FqdnkitError(f"{path}: holds no BPF program")
+    return [_load(path, spec, p.name, log_level, log_size)[0] for p in spec.programs]
