@@ -76,7 +76,7 @@ def load_source(path: str, log_level: int = 2, prog_type: str = "sched_cls",
     # Expectation macros are fqdnkit's, not bcc's: define them away for the compiler.
     flags = list(cflags) + ["-DFQDNKIT_EXPECT_REJECT(p,c,m)=", "-DFQDNKIT_EXPECT_ACCEPT(p)="]
     try:
-        bpf = BPF(text=text, cflags=flags)
+        bpf = BPF(text=text.encode(), cflags=flags)
     except Exception as e:  # bcc raises bare Exception on compile errors
         raise FqdnkitError(f"{path}: bcc failed to compile it: {e}") from None
     expectations = _expectations(text)
