@@ -59,6 +59,26 @@ def parse_stats(log: str) -> VerifierStats:
     )
 
 
+_INSN_LINE = re.compile(rb"^\d+: \(", re.MULTILINE)
+
+
+def estimate_log_size(tail: bytes, size: int) -> int:
+    """Buffer size likely to hold the whole log, from a log that did not fit.
+
+    Since 6.4 the kernel keeps the *end* of a log that overflows (rotating mode), so the
+    `processed N insns` line is there: N times the bytes per instruction line seen in the
+    tail, with a margin, usually fits in one more load instead of many doublings (a
+    level-2 log of a 1M-instruction program is ~800 MB). libbpf 1.1 does not pass the
+    kernel's log_true_size back, hence the estimate. Older kernels keep the head: double.
+    """
+    m = _PROCESSED.search(tail.decode("utf-8", "replace"))
+    insn_lines = len(_INSN_LINE.findall(tail))
+    if not m or insn_lines == 0:
+        return size * 8
+    per_insn = len(tail) / insn_lines
+    return int(int(m.group(1)) * per_insn * 1.25) + (1 << 20)
+
+
 def _check_privilege(path: str) -> None:
     if os.geteuid() != 0:
         raise FqdnkitError(f"{path}: loading BPF programs needs root (CAP_BPF, CAP_SYS_ADMIN)")
@@ -123,7 +143,7 @@ def _load(path: str, spec: ObjectSpec, name: str, log_level: int, log_size: int,
         err = -ret if ret < 0 else 0
         if err == errno_mod.ENOSPC and size < MAX_LOG_SIZE:
             obj.close()
-            size = min(size * 2, MAX_LOG_SIZE)
+            size = min(max(size * 2, estimate_log_size(buf.value, size)), MAX_LOG_SIZE)
             continue
         break
     log = buf.value.decode("utf-8", "replace")

@@ -29,11 +29,19 @@ def _expected_cell(r: LoadResult) -> str:
     return f"{'yes' if r.as_expected else 'NO'} ({want})"
 
 
+def _stack(depth: str | None) -> str:
+    """Main program's stack depth, '+...' when subprograms have their own frames."""
+    if depth is None:
+        return "-"
+    parts = depth.split("+")
+    return parts[0] + ("+..." if len(parts) > 1 else "")
+
+
 def row(r: LoadResult) -> list[str]:
     s = r.stats
     return [display_path(r.object), r.program, "success" if r.verdict is Verdict.ACCEPTED else "failure",
             _fmt(s.verification_time_us), _fmt(s.insns_processed), _fmt(s.total_states),
-            _fmt(s.peak_states), _fmt(s.stack_depth), _fmt(s.insn_count), _expected_cell(r)]
+            _fmt(s.peak_states), _stack(s.stack_depth), _fmt(s.insn_count), _expected_cell(r)]
 
 
 def render_table(results: list[LoadResult], diagnoses: dict[int, dict] | None = None) -> str:

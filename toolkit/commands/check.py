@@ -18,8 +18,9 @@ def register(sub) -> None:
     p = sub.add_parser("check", help="load programs on this kernel and report the verifier's verdicts",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="*", metavar="OBJECT|DIR|SOURCE")
-    p.add_argument("--log-level", type=int, default=2, choices=(1, 2, 4),
-                   help="verifier log level (stats are always collected)")
+    p.add_argument("--log-level", type=int, default=1, choices=(1, 2, 4),
+                   help="verifier log level (default 1: the failing path of a rejection; 2 keeps "
+                        "every path; stats are always collected)")
     p.add_argument("--output", choices=("table", "csv", "json"), default="table")
     p.add_argument("--save-logs", metavar="DIR", help="write each log and a JSON sidecar under DIR")
     p.add_argument("--bcc", action="store_true", help="compile .c sources with bcc instead of clang")
