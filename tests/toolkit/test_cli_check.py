@@ -45,7 +45,8 @@ def test_unexpected_rejection_exits_1(tmp_path, capsys):
 
 @pytest.mark.root
 def test_save_logs_writes_log_and_sidecar(example_obj, tmp_path, capsys):
-    assert main(["check", example_obj("dns_qname_unchecked"), "--save-logs", str(tmp_path)]) == 0
+    assert main(["check", example_obj("dns_qname_unchecked"), "--log-level", "2",
+                 "--save-logs", str(tmp_path)]) == 0
     logs = list(tmp_path.rglob("dns_qname_unchecked.level2.log"))
     metas = list(tmp_path.rglob("dns_qname_unchecked.meta.json"))
     assert len(logs) == 1 and len(metas) == 1
