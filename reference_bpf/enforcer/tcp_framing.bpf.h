@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tcp_framing.bpf.h - reassemble DNS-over-TCP messages (2-byte length prefix, RFC 1035
+ * 4.2.2) from the skbs an sk_skb verdict program sees, with state per connection.
+ *
+ * Measured (FACTS): the verdict program sees each skb from byte 0, and one skb can hold
+ * several messages or part of one. The stream parser therefore returns skb->len (every
+ * skb is one strparser "message") and all framing happens here: fqk_tcp_state keeps,
+ * per connection, how much of the length prefix and of the body has been seen and the
+ * body bytes so far. A message that arrives whole in one skb is copied straight into the
+ * scratch; a split one is accumulated in state->buf and copied to the scratch when it
+ * completes. A length prefix above DNS_MSG_MAX marks the stream broken (nothing more is
+ * parsed on it: fail closed, counted as FQK_TCP_FRAMING).
+ *
+ * fqk_tcp_consume() is a global function: one step (one prefix byte or one body chunk)
+ * per call; the program calls it in a bounded loop of FQK_TCP_STEPS.
+ */
+#ifndef FQDNKIT_TCP_FRAMING_BPF_H
+#define FQDNKIT_TCP_FRAMING_BPF_H
+
+#include "learn.bpf.h"
+
+#define FQK_TCP_STEPS 96	/* steps per skb: >= 32 messages (3 steps each) */
+
+struct fqk_tcp_state {
+	__u16 need;		/* body length from the prefix */
+	__u16 have;		/* body bytes in buf */
+	__u8 plen;		/* prefix bytes seen (0, 1, 2) */
+	__u8 p0;		/* first prefix byte */
+	__u8 broken;
+	__u8 pad;
+	__u8 buf[2 * DNS_MSG_MAX];	/* verifier: [have & mask] + n (<= DNS_MSG_MAX) in bounds */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct fqk_conn);
+	__type(value, struct fqk_tcp_state);
+} fqk_tcp_state_map SEC(".maps");
+
+/* an all-zero state to initialise new entries from (8 KiB does not fit the stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fqk_tcp_state);
+} fqk_tcp_zero SEC(".maps");
+
+struct fqk_copy_ctx {
+	struct fqk_scratch *s;
+	struct fqk_tcp_state *st;
+	__u32 n;
+};
+
+static long fqk_copy_step(__u32 i, void *ctx)
+{
+	struct fqk_copy_ctx *c = ctx;
+	__u32 o = i * 8;
+
+	if (o >= c->n)
+		return 1;
+	*(__u64 *)&c->s->msg[o & (DNS_MSG_MASK & ~7)] =
+		*(__u64 *)&c->st->buf[o & (DNS_MSG_MASK & ~7)];
+	return 0;
+}
+
+#ifndef FQK_TCP_FIXED_CONN
+/* fqk_conn_of_skb - the connection of an sk_skb skb: local = workload, remote = resolver */
+static __always_inline void fqk_conn_of_skb(struct __sk_buff *skb, struct fqk_conn *c)
+{
+	__u32 rp = skb->remote_port;
+
+	__builtin_memset(c, 0, sizeof(*c));
+	if (skb->family == 2 /* AF_INET */) {
+		ip_map4(c->waddr, skb->local_ip4);
+		ip_map4(c->raddr, skb->remote_ip4);
+	} else {
+		__u32 *w = (__u32 *)c->waddr, *r = (__u32 *)c->raddr;
+
+		w[0] = skb->local_ip6[0];
+		w[1] = skb->local_ip6[1];
+		w[2] = skb->local_ip6[2];
+		w[3] = skb->local_ip6[3];
+		r[0] = skb->remote_ip6[0];
+		r[1] = skb->remote_ip6[1];
+		r[2] = skb->remote_ip6[2];
+		r[3] = skb->remote_ip6[3];
+	}
+	/* remote_port: network order, shifted into the upper half on little endian */
+	c->rport = rp > 0xffff ? bpf_ntohl(rp) : bpf_ntohs(rp);
+	c->wport = skb->local_port;
+}
+#endif
+
+/* fqk_tcp_mark_broken - stop parsing the stream of @skb (framing can no longer be kept) */
+static __always_inline void fqk_tcp_mark_broken(struct __sk_buff *skb)
+{
+	struct fqk_scratch *s = fqk_scratch_get();
+	struct fqk_tcp_state *st;
+
+	if (!s)
+		return;
+	st = bpf_map_lookup_elem(&fqk_tcp_state_map, &s->conn);
+	if (st)
+		st->broken = 1;
+	fqk_count(FQK_TCP_FRAMING);
+}
+
+/**
+ * fqk_tcp_consume - consume one step of the skb at payload offset @pos.
+ * @skb:  sk_skb skb (mode ENFORCE, payload at 0) or SCHED_CLS test skb (mode TEST,
+ *        payload after ETH_HDR_LEN, state under the all-zero connection key)
+ * Return: the next position, or -1 when the skb is used up (or the stream is broken).
+ */
+__attribute__((noinline)) int fqk_tcp_consume(struct __sk_buff *skb, __u32 pos, __u32 mode)
+{
+	struct fqk_scratch *s = fqk_scratch_get();
+	struct fqk_tcp_state *st;
+	__u32 base = mode == FQK_MODE_TEST ? ETH_HDR_LEN : 0;
+	__u32 len = skb->len, n, need;
+	struct fqk_copy_ctx cc;
+	__u8 b;
+
+	if (!s || len <= base)
+		return -1;
+	len -= base;
+	if (pos >= len || len > 0xffff)
+		return -1;
+#ifdef FQK_TCP_FIXED_CONN
+	/* test-run object (SCHED_CLS has no socket fields): one stream, all-zero key */
+	__builtin_memset(&s->conn, 0, sizeof(s->conn));
+#else
+	fqk_conn_of_skb(skb, &s->conn);
+#endif
+	s->proto = IPPROTO_TCP;
+	st = bpf_map_lookup_elem(&fqk_tcp_state_map, &s->conn);
+	if (!st) {
+		__u32 zero = 0;
+		struct fqk_tcp_state *init = bpf_map_lookup_elem(&fqk_tcp_zero, &zero);
+
+		if (!init)
+			return -1;
+		bpf_map_update_elem(&fqk_tcp_state_map, &s->conn, init, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&fqk_tcp_state_map, &s->conn);
+		if (!st)
+			return -1;
+	}
+	if (st->broken)
+		return -1;
+	if (st->plen < 2) {
+		if (bpf_skb_load_bytes(skb, base + pos, &b, 1) < 0)
+			return -1;
+		if (st->plen == 0) {
+			st->p0 = b;
+			st->plen = 1;
+			return pos + 1;
+		}
+		need = ((__u32)st->p0 << 8) | b;
+		if (need > DNS_MSG_MAX) {
+			st->broken = 1;
+			fqk_count(FQK_TCP_FRAMING);
+			return -1;
+		}
+		st->need = need;
+		st->have = 0;
+		st->plen = 2;
+		pos += 1;
+		if (need)
+			return pos;
+		/* zero-length message: complete at once */
+	}
+	need = st->need;
+	if (need > DNS_MSG_MAX || st->have > need)
+		return -1;
+	n = need - st->have;
+	if (n > len - pos)
+		n = len - pos;
+	if (n > 0 && n <= DNS_MSG_MAX) {
+		__u32 sz = ((n - 1) & DNS_MSG_MASK) + 1;	/* verifier: size in [1, DNS_MSG_MAX] */
+
+		if (st->have == 0 && n == need) {
+			/* whole message in this skb: straight into the scratch */
+			if (bpf_skb_load_bytes(skb, base + pos, s->msg, sz) < 0)
+				return -1;
+		} else {
+			if (bpf_skb_load_bytes(skb, base + pos, &st->buf[st->have & DNS_MSG_MASK], sz) < 0)
+				return -1;
+		}
+	}
+	pos += n;
+	if (st->have == 0 && n == need) {
+		st->plen = 0;
+		fqk_process_msg(need, mode);
+		return pos;
+	}
+	st->have += n;
+	if (st->have < need)
+		return pos;
+	cc.s = s;
+	cc.st = st;
+	cc.n = need;
+	bpf_loop(DNS_MSG_MAX / 8, fqk_copy_step, &cc, 0);
+	st->plen = 0;
+	st->have = 0;
+	fqk_process_msg(need, mode);
+	return pos;
+}
+
+#endif

@@ -1,0 +1,109 @@
+"""Fixtures of the enforcer tests: a network lab with unbound and an agent per test.
+
+Every fixture removes what it made (netns, cgroup, processes, pins) even on failure.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+FQDNKIT = [sys.executable, "-m", "toolkit.cli"]
+sys.path.insert(0, str(HERE))
+
+from lab import RESOLVER4, RESOLVER6, Lab  # noqa: E402
+
+POLICY = f"""resolvers: ["{RESOLVER4}:53", "[{RESOLVER6}]:53"]
+min_ttl: 0
+names:
+  - a.test
+  - alias.test
+  - long.test
+  - matchPattern: "*.pat.test"
+"""
+
+
+@pytest.fixture(scope="session")
+def enforcer_build():
+    objs = [REPO / "build" / "enforcer" / f"{n}.bpf.o" for n in
+            ("cgroup_egress", "cgroup_ingress", "sockops", "sk_skb", "dns_parse_test")]
+    if not all(o.exists() for o in objs):
+        subprocess.run(["make", "-C", str(REPO), "build"], check=True, capture_output=True)
+    return objs
+
+
+@pytest.fixture
+def lab(enforcer_build):
+    with Lab() as lab_:
+        yield lab_
+
+
+class Agent:
+    """`fqdnkit enforce` run as a subprocess with its own pin dir."""
+
+    def __init__(self, lab_: Lab, policy_path: Path, pin_dir: str):
+        self.lab, self.policy, self.pin_dir = lab_, policy_path, pin_dir
+        self.proc: subprocess.Popen | None = None
+        self.lines: list[str] = []
+
+    def start(self, *extra: str) -> str:
+        self.proc = subprocess.Popen(
+            [*FQDNKIT, "enforce", "--policy", str(self.policy), "--cgroup", self.lab.cgroup,
+             "--pin-dir", self.pin_dir, *extra],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        first = self.proc.stdout.readline()
+        if not first.startswith("enforcer "):
+            rest = self.proc.stdout.read() if self.proc.poll() is not None else ""
+            raise AssertionError(f"agent did not start: {first}{rest}")
+        return first
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*FQDNKIT, "enforce", "--pin-dir", self.pin_dir, *args], cwd=REPO,
+                              capture_output=True, text=True, timeout=30)
+
+    def status(self) -> dict:
+        import json
+        r = self.cli("--status", "--output", "json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    def wait_output(self, needle: str, timeout: float = 5) -> str:
+        """Read agent output lines until one contains needle (non-blocking-ish)."""
+        import selectors
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if sel.select(timeout=0.2):
+                line = self.proc.stdout.readline()
+                self.lines.append(line)
+                if needle in line:
+                    return line
+        raise AssertionError(f"agent never printed {needle!r}; got {self.lines[-10:]}")
+
+
+@pytest.fixture
+def agent(lab, tmp_path):
+    pol = tmp_path / "policy.yaml"
+    pol.write_text(POLICY)
+    pin_dir = f"/sys/fs/bpf/fqk-test-{uuid.uuid4().hex[:6]}"
+    a = Agent(lab, pol, pin_dir)
+    try:
+        yield a
+    finally:
+        a.kill()
+        subprocess.run([*FQDNKIT, "enforce", "--detach", "--pin-dir", pin_dir], cwd=REPO,
+                       capture_output=True, timeout=30)
+        assert not os.path.exists(pin_dir)
