@@ -80,6 +80,11 @@ static __always_inline int dns_msg_load(struct __sk_buff *skb, __u32 off, __u8 *
 	if (len > DNS_MSG_MAX)
 		return -DNS_E_MSG_TOO_LONG;
 	barrier_var(len);
+	/* verifier: on 7.3 the size register reaches the helper as u64=[0,4096] (the
+	 * lower bound is proven on a copy): "R4 invalid zero-sized read". Rebuilding it
+	 * as ((len - 1) & (DNS_MSG_MAX - 1)) + 1 is the identity for len in [1, 4096]
+	 * and proves [1, DNS_MSG_MAX] on every kernel (kernel 7.3) */
+	len = ((len - 1) & (DNS_MSG_MAX - 1)) + 1;
 	if (bpf_skb_load_bytes(skb, off, buf, len) < 0)
 		return -DNS_E_LOAD;
 	return len;
