@@ -85,3 +85,20 @@ def test_open_loaded_refuses_a_rejected_program(example_obj):
     with pytest.raises(FqdnkitError, match="rejected"):
         with open_loaded(example_obj("dns_qname_unchecked"), "dns_qname_unchecked"):
             pass
+
+
+def test_level1_reloads_only_rejected_programs(example_obj):
+    ok = load_program(example_obj("dns_count_tc"), "dns_count_tc", log_level=1)
+    assert ok.log_level == 4  # accepted: the stats-only load was enough
+    bad = load_program(example_obj("dns_qname_unchecked"), "dns_qname_unchecked", log_level=1)
+    assert bad.log_level == 5  # rejected: reloaded at level 1 for the failing path
+    assert "5: (71) r1 = *(u8 *)(r2 +0)" in bad.log and "invalid access to packet" in bad.log
+
+
+def test_log_size_estimate_from_an_overflowing_tail():
+    from toolkit.loader import estimate_log_size
+    tail = b"".join(b"%d: (07) r2 += 54                      ; R2=pkt(off=54,r=0)\n" % i for i in range(100))
+    tail += b"processed 1000000 insns (limit 1000000) max_states_per_insn 4 total_states 9 peak_states 9 mark_read 0\n"
+    est = estimate_log_size(tail, len(tail))
+    assert est > 1_000_000 * 50  # ~57 bytes per instruction line, a million of them
+    assert estimate_log_size(b"no summary line here", 4096) == 4096 * 8  # head kept: grow 8x
