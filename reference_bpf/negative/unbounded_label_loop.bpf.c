@@ -13,28 +13,7 @@
 #include "expect.bpf.h"
 #include "dns_walk.bpf.h"
 
-struct neg_scratch {
-	__u8 msg[DNS_MSG_MAX];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct neg_scratch);
-} neg_scratch SEC(".maps");
-
-/* The DNS message copied from the packet (as the enforcer does), or NULL. */
-static __always_inline __u8 *neg_msg(struct __sk_buff *skb, __u32 *len)
-{
-	__u32 zero = 0;
-	struct neg_scratch *s = bpf_map_lookup_elem(&neg_scratch, &zero);
-
-	if (!s)
-		return 0;
-	*len = skb->len > DNS_MSG_MAX ? DNS_MSG_MAX : skb->len;
-	return s->msg;
-}
+#include "neg_scratch.h"
 
 FQDNKIT_EXPECT_REJECT(neg_unbounded_label_loop, "infinite-loop",
 		      "infinite loop detected at insn");
