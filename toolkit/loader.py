@@ -33,7 +33,7 @@ MAX_LOG_SIZE = (1 << 32) // 4 - 1   # the kernel's cap on log_size (UINT_MAX >> 
 _PROCESSED = re.compile(r"processed (\d+) insns \(limit (\d+)\) max_states_per_insn (\d+) "
                         r"total_states (\d+) peak_states (\d+) mark_read (\d+)")
 _VTIME = re.compile(r"^verification time (\d+) usec", re.MULTILINE)
-_STACK = re.compile(r"^stack depth ([0-9+]+)", re.MULTILINE)
+_STACK = re.compile(r"^stack depth (?:max )?([0-9+]+)", re.MULTILINE)
 
 
 def kernel_release() -> str:
