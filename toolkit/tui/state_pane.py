@@ -13,6 +13,9 @@ from textual.widgets import DataTable
 from ..tui_model import format_slot
 
 
+VALUE_WIDTH = 44  # widest common state: map_value(map=...,ks=4,vs=4096,off=...)
+
+
 class StatePane(DataTable):
     COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {"statepane--changed"}
     DEFAULT_CSS = """
@@ -33,7 +36,10 @@ class StatePane(DataTable):
     def on_mount(self) -> None:
         self.add_column(" ", key="mark", width=1)
         self.add_column("slot", key="slot", width=6)
-        self.add_column("value", key="value")
+        # A fixed width: an auto-sized column is measured when rows arrive, and whether
+        # that happens before or after the first paint made the pane's layout differ
+        # from one run to the next (seen in a snapshot test on a clean clone).
+        self.add_column("value", key="value", width=VALUE_WIDTH)
 
     def show(self, slots, changed: set[str], line: int) -> None:
         self.line = line
