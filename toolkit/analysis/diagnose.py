@@ -181,6 +181,36 @@ def _pointer_class(ctx: _Ctx, e: ErrorMessage, step: Optional[Step], reg: Option
             checks[0] if checks else None, 0)
 
 
+def _index_range_lost(ctx, step, slc: list[SliceStep], at: str) -> Optional[tuple[str, str]]:
+    """An unbounded map-value index that *was* bounded somewhere: at a join or across a spill.
+
+    Spill: the index's backward slice holds a bounds check and, after it, a fill from the
+    stack: the register was checked, spilled and reloaded without its range (a narrower
+    or misaligned spill keeps no bounds). Join: the failing instruction was already
+    verified on an earlier path (level 2 keeps it; level 1 drops verified paths, so this
+    needs a level-2 log) and this path entered through a branch: the check does not
+    dominate the access.
+    """
+    checks = [s for s in slc if s.role == "check"]
+    fills = [s for s in slc if s.role == "fill"]
+    if checks and fills and any(f.seq > c.seq for f in fills for c in checks):
+        c = checks[0]
+        f = next(f for f in fills if f.seq > c.seq)
+        return ("range-lost-spill",
+                f"the index was checked at {_loc(ctx, c.idx)} but then went through the stack "
+                f"({f.text.strip()} at {_loc(ctx, f.idx)}) and came back without its range, so "
+                f"the access at {at} is unbounded")
+    if step is not None and ctx.t.visits.get(step.idx, 0) > 1:
+        p = next((p for p in reversed(ctx.t.paths) if p.id == step.path), None)
+        if p is not None and p.src is not None:
+            return ("range-lost-join",
+                    f"the access at {at} was verified on an earlier path, where the index was "
+                    f"bounded; on this path (entered at insn {p.dst} from the branch at "
+                    f"{_loc(ctx, p.src)}) it is not: the bounds check sits on one incoming edge "
+                    f"only and does not dominate the access")
+    return None
+
+
 def _last_mask(slc: list[SliceStep]) -> Optional[int]:
     """The constant of the last `&=` applied to the index before the access, if any (within
     the few definitions that lead to the access)."""
@@ -256,6 +286,9 @@ def classify(ctx: _Ctx, e: ErrorMessage, step: Optional[Step]):
             return ("negative-min", f"the index at {at} may be negative "
                     f"(smin={getattr(v, 'smin', None)})", None, None, slc)
         if fam == "unbounded-access" or umax is None or vs is None or umax >= vs:
+            lost = _index_range_lost(ctx, step, slc, at)
+            if lost is not None:
+                return lost + (None, None, slc)
             return ("scratch-index-unmasked",
                     f"the index into the {vs if vs is not None else '?'}-byte map value at {at} "
                     f"is not bounded by the buffer (umax={umax}{'' if v is None or v.off is None else f', off={v.off}'})",
