@@ -23,6 +23,11 @@
  *     that contains the pointer (else DNS_E_PTR_LOOP: it would re-read that segment).
  *     Targets therefore strictly decrease, so no loop is possible;
  *   - any read at or past @msg_len: DNS_E_TRUNCATED.
+ *   - after a pointer, any byte read at or past the end of that first pointer (the name
+ *     it points to must lie before it, as a "prior occurrence" does, RFC 1035 4.1.4):
+ *     DNS_E_PTR_OVERLAP. dnspython rejects such names too: it resumes parsing at the
+ *     furthest byte a name read, which is then past the pointer. Both rules are one
+ *     comparison with st->lim (msg_len, then the first pointer's end).
  * Errors are returned negated (-DNS_E_PTR_LOOP); codes live in reasons.def.h.
  *
  * Loop technique: chosen at build time by DNS_LOOP_TECHNIQUE (default DNS_LOOP_BOUNDED):
@@ -221,6 +226,7 @@ struct dns_walk_state {
 	__u32 labels;		/* labels seen */
 	__u32 hops;		/* compression pointers followed */
 	__u32 end;		/* offset just past the name at the start offset; 0 = not yet */
+	__u32 lim;		/* reads must stay below: msg_len, then @end once a pointer is taken */
 	__s32 ret;		/* 0 while walking, then end offset (> 0) or -DNS_E_* */
 };
 
@@ -276,8 +282,8 @@ static __always_inline long dns_ptr_follow(struct dns_walk *w, struct dns_walk_s
 {
 	__u32 target;
 
-	if (pos + 1 >= w->msg_len)
-		return dns_walk_fail(st, DNS_E_TRUNCATED);
+	if (pos + 2 > st->lim)
+		return dns_walk_fail(st, st->end ? DNS_E_PTR_OVERLAP : DNS_E_TRUNCATED);
 	target = ((__u32)(c & 0x3f) << 8) | w->msg[(pos + 1) & DNS_MSG_MASK];
 	if (target < DNS_HDR_LEN)
 		return dns_walk_fail(st, DNS_E_PTR_INTO_HEADER);
@@ -288,8 +294,10 @@ static __always_inline long dns_ptr_follow(struct dns_walk *w, struct dns_walk_s
 	if (st->hops >= DNS_MAX_PTR_HOPS)
 		return dns_walk_fail(st, DNS_E_PTR_TOO_MANY_HOPS);
 	st->hops++;
-	if (!st->end)
+	if (!st->end) {
 		st->end = pos + 2;
+		st->lim = pos + 2;
+	}
 	st->seg = target;
 	st->pos = target;
 	return 0;
@@ -320,8 +328,8 @@ DNS_LOOP_CB dns_read_step(__u32 i, void *ctx)
 	pos = st->pos;
 	olen = st->olen;
 
-	if (pos >= w->msg_len)
-		return dns_walk_fail(st, DNS_E_TRUNCATED);
+	if (pos >= st->lim)
+		return dns_walk_fail(st, st->end ? DNS_E_PTR_OVERLAP : DNS_E_TRUNCATED);
 	c = w->msg[pos & DNS_MSG_MASK];
 	if (st->left) {
 		out->wire[olen & DNS_NAME_MASK] = dns_lower(c);
@@ -373,8 +381,8 @@ DNS_LOOP_CB dns_skip_step(__u32 i, void *ctx)
 	pos = st->pos;
 	olen = st->olen;
 
-	if (pos >= w->msg_len)
-		return dns_walk_fail(st, DNS_E_TRUNCATED);
+	if (pos >= st->lim)
+		return dns_walk_fail(st, st->end ? DNS_E_PTR_OVERLAP : DNS_E_TRUNCATED);
 	c = w->msg[pos & DNS_MSG_MASK];
 	if ((c & 0xc0) == 0xc0)
 		return dns_ptr_follow(w, st, pos, c);
@@ -386,6 +394,8 @@ DNS_LOOP_CB dns_skip_step(__u32 i, void *ctx)
 	}
 	if (olen + c + 2 > DNS_MAX_NAME)
 		return dns_walk_fail(st, DNS_E_NAME_TOO_LONG);
+	if (pos + 1 + c > st->lim)	/* the label's bytes, which dns_read_step reads one by one */
+		return dns_walk_fail(st, st->end ? DNS_E_PTR_OVERLAP : DNS_E_TRUNCATED);
 	st->olen = olen + c + 1;
 	st->labels++;
 	st->pos = pos + 1 + c;
@@ -406,6 +416,7 @@ static __always_inline int dns_walk_init(struct dns_walk *w, const __u8 *msg, __
 	__builtin_memset(st, 0, sizeof(*st));
 	st->pos = off;
 	st->seg = off;
+	st->lim = msg_len;
 	w->msg = msg;
 	w->out = out;
 	w->st = st;

@@ -30,6 +30,7 @@ FQDNKIT_REASON(DNS_E_MSG_TOO_SHORT, 11, "message shorter than the 12-byte DNS he
 FQDNKIT_REASON(DNS_E_MSG_TOO_LONG, 12, "message longer than the DNS_MSG_MAX buffer")
 FQDNKIT_REASON(DNS_E_RR_TRUNCATED, 13, "resource record fixed fields or RDATA past the end of the message")
 FQDNKIT_REASON(DNS_E_LOAD, 14, "copying the message out of the packet failed")
+FQDNKIT_REASON(DNS_E_PTR_OVERLAP, 15, "name reached through a compression pointer runs into or past that pointer")
 
 /* ===== BEGIN enforcer reasons (owner: enforcer engineer; append below, values 100+) ===== */
 FQDNKIT_REASON(FQK_ALLOW_RESOLVER, 100, "allowed: DNS to a configured resolver")

@@ -12,6 +12,7 @@ import contextlib
 import random
 import struct
 
+import dns.exception
 import dns.message
 import dns.name
 import dns.rrset
@@ -93,6 +94,11 @@ HANDMADE = {
     "short_message": b"\0" * 11,
     "header_only": struct.pack("!6H", 1, 0, 0, 0, 0, 0),
     "rr_truncated": _q(_labels(b"t"), ancount=1) + b"\xc0\x0c\0\1\0\1\0\0\0\1\0\4\1\2",
+    # answer owner = pointer (at 26) to offset 13, inside the question name, where a
+    # 15-byte "label" starts that runs past the pointer itself (found by fuzzing against
+    # dnspython, which rejects it)
+    "ptr_overlap": struct.pack("!6H", 7, 0x8180, 1, 1, 0, 0) + b"\x08\x0fXXXXXXX\x00\0\1\0\1"
+                   + b"\xc0\x0d\0\1\0\1\0\0\0\1\0\4\1\2\3\4" + b"\0" * 8,
 }
 
 
@@ -150,6 +156,10 @@ def test_walk_results_name_the_rules(variant):
     assert _run(obj, prog, HANDMADE["ptr_forward"]).qname_ret == -wm.E["DNS_E_PTR_FORWARD"]
     assert _run(obj, prog, HANDMADE["ptr_self_forward"]).qname_ret == -wm.E["DNS_E_PTR_FORWARD"]
     assert _run(obj, prog, HANDMADE["ptr_into_header"]).qname_ret == -wm.E["DNS_E_PTR_INTO_HEADER"]
+    overlap = _run(obj, prog, HANDMADE["ptr_overlap"])
+    assert overlap.qname_ret == 22 and overlap.owner_ret == -wm.E["DNS_E_PTR_OVERLAP"]
+    with pytest.raises(dns.exception.FormError):      # the oracle rejects it too
+        dns.message.from_wire(HANDMADE["ptr_overlap"])
     assert _run(obj, prog, HANDMADE["label_type_0x40"]).qname_ret == -wm.E["DNS_E_BAD_LABEL_TYPE"]
     assert _run(obj, prog, HANDMADE["name_too_long"]).qname_ret == -wm.E["DNS_E_NAME_TOO_LONG"]
     r = _run(obj, prog, HANDMADE["labels_127_len_255"])

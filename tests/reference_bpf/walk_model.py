@@ -46,14 +46,18 @@ def read_name(msg: bytes, off: int) -> tuple[int, bytes, int]:
     n = len(msg)
     pos = seg = off
     hops = end = labels = 0
+    lim = n          # reads stay below: the message end, then the first pointer's end
+
+    def past_lim() -> int:
+        return -E["DNS_E_PTR_OVERLAP"] if end else -E["DNS_E_TRUNCATED"]
     out = bytearray()
     while True:
-        if pos >= n:
-            return -E["DNS_E_TRUNCATED"], b"", 0
+        if pos >= lim:
+            return past_lim(), b"", 0
         c = msg[pos]
         if c & 0xC0 == 0xC0:
-            if pos + 1 >= n:
-                return -E["DNS_E_TRUNCATED"], b"", 0
+            if pos + 2 > lim:
+                return past_lim(), b"", 0
             target = ((c & 0x3F) << 8) | msg[pos + 1]
             if target < HDR_LEN:
                 return -E["DNS_E_PTR_INTO_HEADER"], b"", 0
@@ -64,7 +68,8 @@ def read_name(msg: bytes, off: int) -> tuple[int, bytes, int]:
             if hops >= MAX_HOPS:
                 return -E["DNS_E_PTR_TOO_MANY_HOPS"], b"", 0
             hops += 1
-            end = end or pos + 2
+            if not end:
+                end = lim = pos + 2
             seg = pos = target
             continue
         if c & 0xC0:
@@ -74,8 +79,8 @@ def read_name(msg: bytes, off: int) -> tuple[int, bytes, int]:
             return (end or pos + 1), bytes(out), labels
         if len(out) + c + 2 > MAX_NAME:
             return -E["DNS_E_NAME_TOO_LONG"], b"", 0
-        if pos + c >= n:
-            return -E["DNS_E_TRUNCATED"], b"", 0
+        if pos + c >= lim:
+            return past_lim(), b"", 0
         out += bytes([c]) + _lower(msg[pos + 1:pos + 1 + c])
         labels += 1
         pos += 1 + c
