@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .corpus import object_stem
 from .model import FqdnkitError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -32,13 +33,8 @@ def compile_source(src: str, out_dir: str, extra: tuple[str, ...] = ()) -> str:
         raise FqdnkitError(f"{src}: no such file")
     if shutil.which(CLANG) is None:
         raise FqdnkitError(f"{src}: {CLANG} not found; run ./scripts/setup.sh")
-    stem = Path(src).name
-    for suffix in (".bpf.c", ".c"):
-        if stem.endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
     os.makedirs(out_dir, exist_ok=True)
-    out = os.path.join(out_dir, f"{stem}.bpf.o")
+    out = os.path.join(out_dir, f"{object_stem(src)}.bpf.o")
     proc = subprocess.run([CLANG, *bpf_cflags(), *extra, "-c", src, "-o", out],
                           capture_output=True, text=True)
     if proc.returncode != 0:

@@ -54,8 +54,9 @@ def kernel_series(release: str) -> str:
 
 
 def object_stem(path: str | Path) -> str:
+    """`build/techniques/dns_walk_tc.iter.bpf.o` -> `dns_walk_tc.iter` (sources too: `x.bpf.c` -> `x`)."""
     name = Path(path).name
-    for suf in (".bpf.o", ".o"):
+    for suf in (".bpf.o", ".o", ".bpf.c", ".c"):
         if name.endswith(suf):
             return name[: -len(suf)]
     return name

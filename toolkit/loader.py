@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-from . import libbpf
+from . import corpus, libbpf
 from .elf import read_object
 from .model import FqdnkitError, LoadResult, ObjectSpec, Verdict, VerifierStats
 
@@ -30,33 +30,13 @@ LOG_STATS = 4
 DEFAULT_LOG_SIZE = 1 << 20
 MAX_LOG_SIZE = (1 << 32) // 4 - 1   # the kernel's cap on log_size (UINT_MAX >> 2)
 
-_PROCESSED = re.compile(r"processed (\d+) insns \(limit (\d+)\) max_states_per_insn (\d+) "
-                        r"total_states (\d+) peak_states (\d+) mark_read (\d+)")
-_VTIME = re.compile(r"^verification time (\d+) usec", re.MULTILINE)
-_STACK = re.compile(r"^stack depth (?:max )?([0-9+]+)", re.MULTILINE)
-
-
 def kernel_release() -> str:
     return os.uname().release
 
 
 def parse_stats(log: str) -> VerifierStats:
     """Statistics the verifier prints at the end of the log (present with BPF_LOG_STATS)."""
-    m = None
-    for m in _PROCESSED.finditer(log):
-        pass
-    vt = _VTIME.findall(log)
-    sd = _STACK.findall(log)
-    return VerifierStats(
-        insns_processed=int(m.group(1)) if m else None,
-        insn_limit=int(m.group(2)) if m else None,
-        max_states_per_insn=int(m.group(3)) if m else None,
-        total_states=int(m.group(4)) if m else None,
-        peak_states=int(m.group(5)) if m else None,
-        mark_read=int(m.group(6)) if m else None,
-        verification_time_us=int(vt[-1]) if vt else None,
-        stack_depth=sd[-1] if sd else None,
-    )
+    return VerifierStats(**corpus.parse_stats(log))
 
 
 _INSN_LINE = re.compile(rb"^\d+: \(", re.MULTILINE)
@@ -71,12 +51,12 @@ def estimate_log_size(tail: bytes, size: int) -> int:
     level-2 log of a 1M-instruction program is ~800 MB). libbpf 1.1 does not pass the
     kernel's log_true_size back, hence the estimate. Older kernels keep the head: double.
     """
-    m = _PROCESSED.search(tail.decode("utf-8", "replace"))
+    processed = corpus.parse_stats(tail.decode("utf-8", "replace"))["insns_processed"]
     insn_lines = len(_INSN_LINE.findall(tail))
-    if not m or insn_lines == 0:
+    if processed is None or insn_lines == 0:
         return size * 8
     per_insn = len(tail) / insn_lines
-    return int(int(m.group(1)) * per_insn * 1.25) + (1 << 20)
+    return int(processed * per_insn * 1.25) + (1 << 20)
 
 
 def _check_privilege(path: str) -> None:

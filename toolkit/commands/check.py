@@ -54,13 +54,9 @@ def _expand(paths: list[str], bcc: bool, tmp: str) -> list[tuple[str, str]]:
 
 def _save(results, root: str) -> None:
     from toolkit.build import display_path
+    from toolkit.corpus import object_stem
     for r in results:
-        stem = Path(r.object).name
-        for suffix in (".bpf.o", ".o", ".bpf.c", ".c"):
-            if stem.endswith(suffix):
-                stem = stem[: -len(suffix)]
-                break
-        d = Path(root) / r.kernel_release / stem
+        d = Path(root) / r.kernel_release / object_stem(r.object)
         d.mkdir(parents=True, exist_ok=True)
         level = r.log_level & 3 or 4
         (d / f"{r.program}.level{level}.log").write_text(r.log)
