@@ -13,12 +13,7 @@
 #define DNS_LOOP_TECHNIQUE DNS_LOOP_BPF_LOOP
 #include "tcp_framing.bpf.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_SOCKHASH);
-	__uint(max_entries, 4096);
-	__type(key, struct fqk_conn);
-	__type(value, __u64);
-} fqk_dns_socks SEC(".maps");
+#include "dns_socks.bpf.h"
 
 SEC("sk_skb/stream_parser")
 int fqk_stream_parser(struct __sk_buff *skb)

@@ -13,12 +13,7 @@
 #include "enforcer.bpf.h"
 #include "ip.bpf.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_SOCKHASH);
-	__uint(max_entries, 4096);
-	__type(key, struct fqk_conn);
-	__type(value, __u64);
-} fqk_dns_socks SEC(".maps");
+#include "dns_socks.bpf.h"
 
 SEC("sockops")
 int fqk_sockops(struct bpf_sock_ops *skops)

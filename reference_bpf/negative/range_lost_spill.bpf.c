@@ -18,16 +18,7 @@
 #include "expect.bpf.h"
 #include "dns_walk.bpf.h"
 
-struct neg_scratch {
-	__u8 msg[DNS_MSG_MAX];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct neg_scratch);
-} neg_scratch SEC(".maps");
+#include "neg_scratch.h"
 
 struct walk_pos {
 	__u32 hops;
