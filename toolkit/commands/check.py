@@ -67,11 +67,8 @@ def _save(results, root: str) -> None:
 
 def diagnose_results(results) -> dict[int, dict]:
     """Diagnosis of each rejected program, keyed by index in `results`."""
+    from toolkit.analysis import diagnose_result
     from toolkit.model import Verdict
-    try:
-        from toolkit.analysis import diagnose_result
-    except ImportError:
-        return {}
     out = {}
     for i, r in enumerate(results):
         if r.verdict is Verdict.REJECTED:
