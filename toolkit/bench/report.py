@@ -110,6 +110,8 @@ def plot_all(results: dict, plot_dir: str) -> list[str]:
 
 # --- markdown ------------------------------------------------------------------------
 def _goal(met) -> str:
+    if met is None:
+        return "not evaluated"
     return "met" if met else "**not met**"
 
 
@@ -126,7 +128,8 @@ def _goal_summary(results: dict) -> list[str]:
         if isinstance(v, dict):
             label = k.replace("_qps_ratio", " qps enforcer / none (max load)").replace(
                 "_p99_added_us", " q/s: p99 added by the enforcer (µs)").replace("_", " ", 1)
-            rows.append((label, f"{v['value']:.2f}" if "ratio" in k else f"{v['value']:.0f}", v["goal"], v["met"], ""))
+            rows.append((label, f"{v['value']:.2f}" if "ratio" in k else f"{v['value']:.0f}", v["goal"], v["met"],
+                         v.get("note", "")))
     enf_runs = dp.get("configs", {}).get("enforcer", {}).get("runs")
     if enf_runs:
         lost = {k: v["lost"] for k, v in enf_runs.items() if v.get("lost")}
@@ -249,7 +252,8 @@ def markdown(results: dict, plots: list[str], md_path: str) -> str:
         else:
             for k, v in g.items():
                 if isinstance(v, dict):
-                    L.append(f"- {k}: {v['value']:.3f} (goal {v['goal']}) — {_goal(v['met'])}")
+                    note = f" ({v['note']})" if v.get("note") else ""
+                    L.append(f"- {k}: {v['value']:.3f} (goal {v['goal']}) — {_goal(v['met'])}{note}")
         L.append("")
         if dp.get("notes"):
             L += [dp["notes"], ""]
