@@ -161,7 +161,7 @@ __attribute__((noinline)) int fqk_g_learn_one(__u32 i)
 	s->lc.oldest = -1;
 	s->lc.oldest_exp = 0;
 	for (__u32 k = 0; k < FQK_NAME_CAP_MAX; k++) {
-		if (k >= cap)
+		if (k >= fqk_lim(cap))
 			break;
 		if (fqk_g_slot_check(k, i))
 			break;
@@ -235,7 +235,7 @@ __attribute__((noinline)) int fqk_g_rule_match(__u32 slot, __u32 r)
 		return shape;
 	nl = rule->nlabels;
 	for (__u32 j = 0; j < FQK_PAT_LABELS; j++) {
-		if (j >= nl)
+		if (j >= fqk_lim(nl))
 			break;
 		if (!fqk_g_label_match(idx, j))
 			return 0;
@@ -252,7 +252,7 @@ __attribute__((noinline)) int fqk_g_policy_match(__u32 slot, __u32 nrules)
 		return 0;
 	dns_label_positions(&s->res.qname, &s->lp);
 	for (__u32 r = 0; r < FQK_MAX_RULES; r++) {
-		if (r >= nrules)
+		if (r >= fqk_lim(nrules))
 			break;
 		if (fqk_g_rule_match(slot, r))
 			return r + 1;
@@ -288,7 +288,7 @@ static __always_inline void fqk_learn(struct fqk_scratch *s, __u64 cgid,
 	}
 	n = s->res.nlearned;
 	for (__u32 i = 0; i < DNS_MAX_ANSWERS; i++) {
-		if (i >= n)
+		if (i >= fqk_lim(n))
 			break;
 		fqk_g_learn_one(i);
 	}
@@ -316,11 +316,25 @@ static __always_inline int fqk_is_resolver(const struct fqk_policy *pol, const _
 	return 0;
 }
 
-static __always_inline void fqk_reject(struct fqk_scratch *s, __u32 reason, __u64 cgid)
+/* verifier: a global function, not inlined at each of fqk_process_msg's five rejects
+ * (the unrolled name-to-text copy made that frame 168 bytes of spills; kernel 6.1 limits
+ * the combined stack of the deepest call chain to 512 bytes, kernel 6.1) */
+__attribute__((noinline)) int fqk_g_reject(__u32 reason, __u64 cgid)
 {
+	struct fqk_scratch *s = fqk_scratch_get();
+
+	if (!s)
+		return 0;
 	fqk_count(reason);
 	fqk_event_emit(FQK_EV_REJECT, reason, cgid, s->conn.raddr, s->conn.rport, s->proto, 0, 0,
 		       s->res.qname.len ? &s->res.qname : 0);
+	return 0;
+}
+
+/* fqk_reject - count @reason and report it (the scratch @s holds conn, proto, qname) */
+static __always_inline void fqk_reject(struct fqk_scratch *s, __u32 reason, __u64 cgid)
+{
+	fqk_g_reject(reason, cgid);
 }
 
 /**

@@ -6,6 +6,7 @@
  *   int off = DNS_HDR_LEN;
  *   off = dns_question_next(msg, len, off, &q);        (q.qtype, q.qclass, q.name_off)
  *   off = dns_rr_next(msg, len, off, &rr);             (one answer; off < 0 on error)
+ *   dns_question_fixed / dns_rr_fixed: the same after a name the caller walked itself
  *
  * Owner names are skipped with dns_name_skip (read them with dns_name_read at
  * rr.name_off if you need them). No loop of its own: the caller loops over RRs.
@@ -49,6 +50,24 @@ struct dns_question {
 };
 
 /**
+ * dns_question_fixed - the part of dns_question_next after the name: the question whose
+ * name starts at @name_off and ends at @name_end (a walk's result, e.g. dns_name_read's).
+ * For callers that walked the name already (or in a global function of their own, to keep
+ * the walk's stack out of their frame). Return: offset of the next entry, or -DNS_E_*.
+ */
+static __always_inline int dns_question_fixed(const __u8 *msg, __u32 msg_len, __u32 name_off,
+					      __u32 name_end, struct dns_question *q)
+{
+	if (name_end + DNS_Q_FIXED_LEN > msg_len)
+		return -DNS_E_TRUNCATED;
+	q->qtype = scratch_get16(msg, name_end);
+	q->qclass = scratch_get16(msg, name_end + 2);
+	q->name_off = name_off;
+	q->next_off = name_end + DNS_Q_FIXED_LEN;
+	return name_end + DNS_Q_FIXED_LEN;
+}
+
+/**
  * dns_question_next - parse the question entry at @off.
  * @msg, @msg_len: message buffer (DNS_MSG_MAX bytes) and its valid length
  * @off: offset of the question's name
@@ -65,13 +84,32 @@ static __always_inline int dns_question_next(const __u8 *msg, __u32 msg_len, __u
 
 	if (p < 0)
 		return p;
-	if ((__u32)p + DNS_Q_FIXED_LEN > msg_len)
-		return -DNS_E_TRUNCATED;
-	q->qtype = scratch_get16(msg, p);
-	q->qclass = scratch_get16(msg, p + 2);
-	q->name_off = off;
-	q->next_off = p + DNS_Q_FIXED_LEN;
-	return p + DNS_Q_FIXED_LEN;
+	return dns_question_fixed(msg, msg_len, off, p, q);
+}
+
+/**
+ * dns_rr_fixed - the part of dns_rr_next after the owner name: the RR whose owner starts
+ * at @name_off and ends at @name_end (a walk's result). Return: offset of the next RR,
+ * or -DNS_E_RR_TRUNCATED.
+ */
+static __always_inline int dns_rr_fixed(const __u8 *msg, __u32 msg_len, __u32 name_off,
+					__u32 name_end, struct dns_rr *rr)
+{
+	__u32 rdata = name_end + DNS_RR_FIXED_LEN, end;
+
+	if (rdata > msg_len)
+		return -DNS_E_RR_TRUNCATED;
+	rr->type = scratch_get16(msg, name_end);
+	rr->class = scratch_get16(msg, name_end + 2);
+	rr->ttl = scratch_get32(msg, name_end + 4);
+	rr->rdlength = scratch_get16(msg, name_end + 8);
+	end = rdata + rr->rdlength;
+	if (end > msg_len)
+		return -DNS_E_RR_TRUNCATED;
+	rr->rdata_off = rdata;
+	rr->name_off = name_off;
+	rr->next_off = end;
+	return end;
 }
 
 /**
@@ -88,24 +126,10 @@ static __always_inline int dns_rr_next(const __u8 *msg, __u32 msg_len, __u32 off
 				       struct dns_rr *rr)
 {
 	int p = dns_name_skip(msg, msg_len, off);
-	__u32 rdata, end;
 
 	if (p < 0)
 		return p;
-	rdata = (__u32)p + DNS_RR_FIXED_LEN;
-	if (rdata > msg_len)
-		return -DNS_E_RR_TRUNCATED;
-	rr->type = scratch_get16(msg, p);
-	rr->class = scratch_get16(msg, p + 2);
-	rr->ttl = scratch_get32(msg, p + 4);
-	rr->rdlength = scratch_get16(msg, p + 8);
-	end = rdata + rr->rdlength;
-	if (end > msg_len)
-		return -DNS_E_RR_TRUNCATED;
-	rr->rdata_off = rdata;
-	rr->name_off = off;
-	rr->next_off = end;
-	return end;
+	return dns_rr_fixed(msg, msg_len, off, p, rr);
 }
 
 #endif

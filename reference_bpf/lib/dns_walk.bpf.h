@@ -23,11 +23,14 @@
  *     that contains the pointer (else DNS_E_PTR_LOOP: it would re-read that segment).
  *     Targets therefore strictly decrease, so no loop is possible;
  *   - any read at or past @msg_len: DNS_E_TRUNCATED.
- *   - after a pointer, any byte read at or past the end of that first pointer (the name
- *     it points to must lie before it, as a "prior occurrence" does, RFC 1035 4.1.4):
- *     DNS_E_PTR_OVERLAP. dnspython rejects such names too: it resumes parsing at the
- *     furthest byte a name read, which is then past the pointer. Both rules are one
- *     comparison with st->lim (msg_len, then the first pointer's end).
+ *   - after each pointer, every byte read must lie before the start of the segment that
+ *     held the pointer (the name pointed to is a "prior occurrence", RFC 1035 4.1.4, and
+ *     may not overlap the name being read): else DNS_E_PTR_OVERLAP. This is dnspython's
+ *     rule (name.from_wire_parser: parser.restrict_end(start) on every hop, dnspython
+ *     2.x); the older "before the first pointer's end" let a target run into the labels
+ *     or the pointer of the name itself, which dnspython rejects (fuzz, 2026-11-26).
+ *     Truncation and overlap are one comparison with st->lim (msg_len, then the start of
+ *     the segment holding the latest pointer: strictly decreasing).
  * Errors are returned negated (-DNS_E_PTR_LOOP); codes live in reasons.def.h.
  *
  * Loop technique: chosen at build time by DNS_LOOP_TECHNIQUE (default DNS_LOOP_BOUNDED):
@@ -40,7 +43,7 @@
  * Every walk is written once as a step callback `long step(__u32 i, void *ctx)`
  * (0 = go on, 1 = stop) and driven by dns_loop(n, step, ctx) in the chosen technique.
  *
- * API: dns_name_read, dns_name_skip, dns_name_eq (here); dns_question_next, dns_rr_next
+ * API: dns_name_read, dns_name_skip, dns_name_skip_flat, dns_name_eq (here); dns_question_next, dns_rr_next
  * (dns_rr.bpf.h); dns_msg_load, scratch_get8/16/32 (scratch.bpf.h).
  *
  * Verification cost: the walk's counters live in the per-CPU map dns_walk_state (defined
@@ -226,7 +229,9 @@ struct dns_walk_state {
 	__u32 labels;		/* labels seen */
 	__u32 hops;		/* compression pointers followed */
 	__u32 end;		/* offset just past the name at the start offset; 0 = not yet */
-	__u32 lim;		/* reads must stay below: msg_len, then @end once a pointer is taken */
+	__u32 lim;		/* reads must stay below: msg_len, then the start of the segment
+				 * holding the latest pointer taken */
+	__u32 flat;		/* 1: a pointer is an error (DNS_E_PTR_FORBIDDEN) */
 	__s32 ret;		/* 0 while walking, then end offset (> 0) or -DNS_E_* */
 };
 
@@ -282,6 +287,8 @@ static __always_inline long dns_ptr_follow(struct dns_walk *w, struct dns_walk_s
 {
 	__u32 target;
 
+	if (st->flat)
+		return dns_walk_fail(st, DNS_E_PTR_FORBIDDEN);
 	if (pos + 2 > st->lim)
 		return dns_walk_fail(st, st->end ? DNS_E_PTR_OVERLAP : DNS_E_TRUNCATED);
 	target = ((__u32)(c & 0x3f) << 8) | w->msg[(pos + 1) & DNS_MSG_MASK];
@@ -294,10 +301,9 @@ static __always_inline long dns_ptr_follow(struct dns_walk *w, struct dns_walk_s
 	if (st->hops >= DNS_MAX_PTR_HOPS)
 		return dns_walk_fail(st, DNS_E_PTR_TOO_MANY_HOPS);
 	st->hops++;
-	if (!st->end) {
+	if (!st->end)
 		st->end = pos + 2;
-		st->lim = pos + 2;
-	}
+	st->lim = st->seg;	/* the target's name must end before this segment */
 	st->seg = target;
 	st->pos = target;
 	return 0;
@@ -473,6 +479,24 @@ static __always_inline int dns_name_skip(const __u8 *msg, __u32 msg_len, __u32 o
 
 	if (err)
 		return err;
+	dns_loop_until(DNS_SKIP_STEPS, dns_skip_step, &w);
+	return dns_walk_result(&w);
+}
+
+/**
+ * dns_name_skip_flat - dns_name_skip for a name that must not be compressed (RFC 3597 4:
+ * DNAME targets; RFC 4034 3.1.7: RRSIG signer names): any compression pointer is
+ * -DNS_E_PTR_FORBIDDEN, as dnspython's get_name(decompress=False) refuses it.
+ * Return: offset just past the name, or a negative DNS_E_* code.
+ */
+static __always_inline int dns_name_skip_flat(const __u8 *msg, __u32 msg_len, __u32 off)
+{
+	struct dns_walk w;
+	int err = dns_walk_init(&w, msg, msg_len, off, 0);
+
+	if (err)
+		return err;
+	w.st->flat = 1;
 	dns_loop_until(DNS_SKIP_STEPS, dns_skip_step, &w);
 	return dns_walk_result(&w);
 }

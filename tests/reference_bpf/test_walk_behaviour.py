@@ -99,6 +99,12 @@ HANDMADE = {
     # dnspython, which rejects it)
     "ptr_overlap": struct.pack("!6H", 7, 0x8180, 1, 1, 0, 0) + b"\x08\x0fXXXXXXX\x00\0\1\0\1"
                    + b"\xc0\x0d\0\1\0\1\0\0\0\1\0\4\1\2\3\4" + b"\0" * 8,
+    # answer owner at 21 = label "\0" + pointer to 20 (the question's class byte 0x01):
+    # the name there, \1 \1 \0, reads the owner's own first two bytes and ends before
+    # the pointer's end; dnspython restricts a hop's target to bytes before the segment
+    # holding the pointer (21), so it is rejected (fuzz learned_invalid, 2026-11-26)
+    "ptr_into_own_labels": struct.pack("!6H", 7, 0x8180, 1, 1, 0, 0) + b"\3abc\0\0\1\0\1"
+                           + b"\1\0\xc0\x14\0\1\0\1\0\0\0\1\0\4\1\2\3\4",
 }
 
 
@@ -160,6 +166,10 @@ def test_walk_results_name_the_rules(variant):
     assert overlap.qname_ret == 22 and overlap.owner_ret == -wm.E["DNS_E_PTR_OVERLAP"]
     with pytest.raises(dns.exception.FormError):      # the oracle rejects it too
         dns.message.from_wire(HANDMADE["ptr_overlap"])
+    own = _run(obj, prog, HANDMADE["ptr_into_own_labels"])
+    assert own.qname_ret == 21 - 4 and own.owner_ret == -wm.E["DNS_E_PTR_OVERLAP"]
+    with pytest.raises(dns.exception.FormError):
+        dns.message.from_wire(HANDMADE["ptr_into_own_labels"])
     assert _run(obj, prog, HANDMADE["label_type_0x40"]).qname_ret == -wm.E["DNS_E_BAD_LABEL_TYPE"]
     assert _run(obj, prog, HANDMADE["name_too_long"]).qname_ret == -wm.E["DNS_E_NAME_TOO_LONG"]
     r = _run(obj, prog, HANDMADE["labels_127_len_255"])

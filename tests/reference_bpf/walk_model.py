@@ -46,7 +46,7 @@ def read_name(msg: bytes, off: int) -> tuple[int, bytes, int]:
     n = len(msg)
     pos = seg = off
     hops = end = labels = 0
-    lim = n          # reads stay below: the message end, then the first pointer's end
+    lim = n          # reads stay below: the message end, then the latest pointer's segment start
 
     def past_lim() -> int:
         return -E["DNS_E_PTR_OVERLAP"] if end else -E["DNS_E_TRUNCATED"]
@@ -69,7 +69,8 @@ def read_name(msg: bytes, off: int) -> tuple[int, bytes, int]:
                 return -E["DNS_E_PTR_TOO_MANY_HOPS"], b"", 0
             hops += 1
             if not end:
-                end = lim = pos + 2
+                end = pos + 2
+            lim = seg    # the target's name must end before the segment holding the pointer
             seg = pos = target
             continue
         if c & 0xC0:

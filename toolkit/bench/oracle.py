@@ -9,7 +9,7 @@ name or is reached from it through class-IN CNAMEs of the answer section (at mos
 MAX_CNAME_HOPS hops); authority and additional records are never credited; TTLs are per
 record, raw (parsed with one_rr_per_rrset so dnspython does not merge TTLs). Also
 invalid: more than MAX_OTHER_RRS authority+additional records, a pointer into the header
-in a name the enforcer walks (question, owners, CNAME/NS/PTR targets). These are the
+in a name the enforcer walks (question, owners, names in CNAME/NS/PTR/MX/SOA/RP/SRV RDATA). These are the
 rules of reference_bpf/enforcer/dns_msg.bpf.h, restated independently. `learned_from_message(msg)` is the
 same rule on an already-parsed message (the proxy uses it). Pure, no root.
 """
@@ -22,8 +22,16 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.opcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+
+# dnspython caches rdata classes per (class, type) on first use, and parsing e.g. an A RR
+# of class ANY first caches GenericRdata under (ANY, A), which later (IN, A) lookups fall
+# back to: the verdict on a message would depend on the messages parsed before it in the
+# process (seen with dnspython 2.9.2, still in its get_rdata_class upstream). Loading every
+# implemented type up front makes each lookup independent of order.
+dns.rdata.load_all_types()
 
 MAX_ANSWERS = 32
 MAX_CNAME_HOPS = 8
@@ -115,9 +123,16 @@ def _pointer_into_header(wire: bytes) -> bool:
                 return p + 1, bad
             p += ln + 1
 
-    def names_in_rdata(rtype: int, start: int, end: int) -> bool:
+    def names_in_rdata(rtype: int, rclass: int, start: int) -> bool:
+        """Names dnspython reads in RDATA that the kernel walks too (dns_msg.bpf.h)."""
         if rtype in (dns.rdatatype.CNAME, dns.rdatatype.NS, dns.rdatatype.PTR):
             return chain_bad(start)
+        if rtype == dns.rdatatype.MX:
+            return chain_bad(start + 2)
+        if rtype == dns.rdatatype.SRV and rclass == dns.rdataclass.IN:
+            return chain_bad(start + 6)
+        if rtype in (dns.rdatatype.SOA, dns.rdatatype.RP):
+            return chain_bad(start) or chain_bad(name_end(start)[0])
         return False
 
     for _ in range(qd):
@@ -129,9 +144,9 @@ def _pointer_into_header(wire: bytes) -> bool:
         pos, bad = name_end(pos)
         if bad:
             return True
-        rtype, _c, _t, rdlen = struct.unpack("!HHIH", wire[pos:pos + 10])
+        rtype, rclass, _t, rdlen = struct.unpack("!HHIH", wire[pos:pos + 10])
         pos += 10
-        if names_in_rdata(rtype, pos, pos + rdlen):
+        if names_in_rdata(rtype, rclass, pos):
             return True
         pos += rdlen
     return False
