@@ -1,25 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sk_skb stream parser + stream verdict on fqk_dns_socks: DNS responses over TCP.
+ * sk_skb stream verdict on fqk_dns_socks: DNS responses over TCP.
  *
- * The parser returns skb->len: every skb is handed to the verdict whole, and the verdict
- * does the DNS framing itself with per-connection state (tcp_framing.bpf.h), because
- * both programs see each skb from byte 0 (FACTS) and messages can be coalesced or split.
+ * Verdict only, no stream parser. Without a parser the kernel runs the verdict on every
+ * skb it takes off the socket's receive queue (sk_psock_verdict_data_ready -> read_skb):
+ * each byte of the stream is seen exactly once, skbs whole and from their first byte, and
+ * the verdict does the DNS framing itself with per-connection state (tcp_framing.bpf.h).
+ * A stream parser would add nothing (DNS framing cannot be done in the parser: it sees
+ * the skb from byte 0, not from where the strparser's message starts, FACTS) and it made
+ * the socket stall on kernel 6.18: with a parser attached, responses that TCP had already
+ * received stayed in the receive queue, unparsed and unread, until the next segment
+ * arrived (ss showed Recv-Q 0 with the bytes still charged to the socket), so pipelined
+ * DNS over TCP crawled and the last answers of a burst were lost (docs/ENFORCER.md).
  * The verdict always passes the data on to the socket (SK_PASS): the application gets
  * its responses unchanged; only learning depends on parsing.
- * libbpf 1.1 does not know the section names "sk_skb/stream_parser|verdict": the agent
- * sets the program type (BPF_PROG_TYPE_SK_SKB) itself before loading.
+ * libbpf 1.1 does not know the section name "sk_skb/stream_verdict": the agent sets the
+ * program type (BPF_PROG_TYPE_SK_SKB) itself before loading.
  */
 #define DNS_LOOP_TECHNIQUE DNS_LOOP_BPF_LOOP
 #include "tcp_framing.bpf.h"
 
 #include "dns_socks.bpf.h"
-
-SEC("sk_skb/stream_parser")
-int fqk_stream_parser(struct __sk_buff *skb)
-{
-	return skb->len;
-}
 
 SEC("sk_skb/stream_verdict")
 int fqk_stream_verdict(struct __sk_buff *skb)
@@ -31,7 +32,7 @@ int fqk_stream_verdict(struct __sk_buff *skb)
 		if (pos < 0)
 			return SK_PASS;
 	}
-	/* more steps than FQK_TCP_STEPS in one skb: framing would be lost from here */
+	/* more messages than FQK_TCP_STEPS in one skb: framing would be lost from here */
 	fqk_tcp_mark_broken(skb);
 	return SK_PASS;
 }

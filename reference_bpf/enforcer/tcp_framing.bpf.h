@@ -3,26 +3,35 @@
  * tcp_framing.bpf.h - reassemble DNS-over-TCP messages (2-byte length prefix, RFC 1035
  * 4.2.2) from the skbs an sk_skb verdict program sees, with state per connection.
  *
- * Measured (FACTS): the verdict program sees each skb from byte 0, and one skb can hold
- * several messages or part of one. The stream parser therefore returns skb->len (every
- * skb is one strparser "message") and all framing happens here: fqk_tcp_state keeps,
+ * The verdict runs without a stream parser (sk_skb.bpf.c): the kernel hands it every skb
+ * of the receive queue exactly once, whole, from its first byte, so one skb can hold
+ * several messages or part of one (FACTS). All framing happens here: fqk_tcp_state keeps,
  * per connection, how much of the length prefix and of the body has been seen and the
  * body bytes so far. A message that arrives whole in one skb is copied straight into the
  * scratch; a split one is accumulated in state->buf and copied to the scratch when it
- * completes. A length prefix above DNS_MSG_MAX marks the stream broken (nothing more is
- * parsed on it: fail closed, counted as FQK_TCP_FRAMING).
+ * completes. The state belongs to one socket (its cookie is kept): a new connection that
+ * reuses the 4-tuple of an old one starts from a clean state. A length prefix above
+ * DNS_MSG_MAX, an skb longer than FQK_TCP_SKB_MAX or more messages in one skb than
+ * FQK_TCP_STEPS mark the stream broken (nothing more is parsed on it: fail closed,
+ * counted as FQK_TCP_FRAMING).
  *
- * fqk_tcp_consume() is a global function: one step (one prefix byte or one body chunk)
- * per call; the program calls it in a bounded loop of FQK_TCP_STEPS.
+ * fqk_tcp_consume() is a global function: one step per call, normally one whole message
+ * (prefix and body), or the part of a split prefix/body this skb holds; the program calls
+ * it in a bounded loop of FQK_TCP_STEPS.
  */
 #ifndef FQDNKIT_TCP_FRAMING_BPF_H
 #define FQDNKIT_TCP_FRAMING_BPF_H
 
 #include "learn.bpf.h"
 
-#define FQK_TCP_STEPS 96	/* steps per skb: >= 32 messages (3 steps each) */
+/* Steps per skb: one per whole message. A receive skb can carry a 64 KiB GSO segment of
+ * the resolver's (veth keeps them whole) and a DNS response with its prefix is >= 19 bytes
+ * (12-byte header, root question): 3450 messages at most. */
+#define FQK_TCP_STEPS 3584
+#define FQK_TCP_SKB_MAX 0xffff	/* a longer skb (GSO keeps them <= 64 KiB) breaks the stream */
 
 struct fqk_tcp_state {
+	__u64 cookie;		/* socket cookie of the connection this state belongs to */
 	__u16 need;		/* body length from the prefix */
 	__u16 have;		/* body bytes in buf */
 	__u8 plen;		/* prefix bytes seen (0, 1, 2) */
@@ -107,6 +116,22 @@ static __always_inline void fqk_tcp_mark_broken(struct __sk_buff *skb)
 	fqk_count(FQK_TCP_FRAMING);
 }
 
+/* fqk_tcp_state_of - the framing state of s->conn, created (all zero) if missing */
+static __always_inline struct fqk_tcp_state *fqk_tcp_state_of(struct fqk_scratch *s)
+{
+	struct fqk_tcp_state *st = bpf_map_lookup_elem(&fqk_tcp_state_map, &s->conn);
+	struct fqk_tcp_state *init;
+	__u32 zero = 0;
+
+	if (st)
+		return st;
+	init = bpf_map_lookup_elem(&fqk_tcp_zero, &zero);
+	if (!init)
+		return 0;
+	bpf_map_update_elem(&fqk_tcp_state_map, &s->conn, init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&fqk_tcp_state_map, &s->conn);
+}
+
 /**
  * fqk_tcp_consume - consume one step of the skb at payload offset @pos.
  * @skb:  sk_skb skb (mode ENFORCE, payload at 0) or SCHED_CLS test skb (mode TEST,
@@ -120,12 +145,12 @@ __attribute__((noinline)) int fqk_tcp_consume(struct __sk_buff *skb, __u32 pos, 
 	__u32 base = mode == FQK_MODE_TEST ? ETH_HDR_LEN : 0;
 	__u32 len = skb->len, n, need;
 	struct fqk_copy_ctx cc;
-	__u8 b;
+	__u8 b[2];
 
 	if (!s || len <= base)
 		return -1;
 	len -= base;
-	if (pos >= len || len > 0xffff)
+	if (pos >= len)
 		return -1;
 #ifdef FQK_TCP_FIXED_CONN
 	/* test-run object (SCHED_CLS has no socket fields): one stream, all-zero key */
@@ -134,29 +159,51 @@ __attribute__((noinline)) int fqk_tcp_consume(struct __sk_buff *skb, __u32 pos, 
 	fqk_conn_of_skb(skb, &s->conn);
 #endif
 	s->proto = IPPROTO_TCP;
-	st = bpf_map_lookup_elem(&fqk_tcp_state_map, &s->conn);
-	if (!st) {
-		__u32 zero = 0;
-		struct fqk_tcp_state *init = bpf_map_lookup_elem(&fqk_tcp_zero, &zero);
+	st = fqk_tcp_state_of(s);
+	if (!st)
+		return -1;
+#ifndef FQK_TCP_FIXED_CONN
+	if (pos == 0) {
+		/* first step of an skb: state left by an earlier socket with the same 4-tuple
+		 * (LRU entries outlive their connection) must not frame this one */
+		__u64 cookie = bpf_get_socket_cookie(skb);
 
-		if (!init)
-			return -1;
-		bpf_map_update_elem(&fqk_tcp_state_map, &s->conn, init, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&fqk_tcp_state_map, &s->conn);
-		if (!st)
-			return -1;
+		if (st->cookie != cookie) {
+			st->cookie = cookie;
+			st->need = 0;
+			st->have = 0;
+			st->plen = 0;
+			st->broken = 0;
+		}
 	}
+#endif
 	if (st->broken)
 		return -1;
+	if (len > FQK_TCP_SKB_MAX) {
+		st->broken = 1;
+		fqk_count(FQK_TCP_FRAMING);
+		return -1;
+	}
 	if (st->plen < 2) {
-		if (bpf_skb_load_bytes(skb, base + pos, &b, 1) < 0)
-			return -1;
 		if (st->plen == 0) {
-			st->p0 = b;
-			st->plen = 1;
-			return pos + 1;
+			if (len - pos < 2) {
+				/* one prefix byte at the end of this skb */
+				if (bpf_skb_load_bytes(skb, base + pos, b, 1) < 0)
+					return -1;
+				st->p0 = b[0];
+				st->plen = 1;
+				return pos + 1;
+			}
+			if (bpf_skb_load_bytes(skb, base + pos, b, 2) < 0)
+				return -1;
+			pos += 2;
+		} else {
+			if (bpf_skb_load_bytes(skb, base + pos, &b[1], 1) < 0)
+				return -1;
+			b[0] = st->p0;
+			pos += 1;
 		}
-		need = ((__u32)st->p0 << 8) | b;
+		need = ((__u32)b[0] << 8) | b[1];
 		if (need > DNS_MSG_MAX) {
 			st->broken = 1;
 			fqk_count(FQK_TCP_FRAMING);
@@ -165,10 +212,7 @@ __attribute__((noinline)) int fqk_tcp_consume(struct __sk_buff *skb, __u32 pos, 
 		st->need = need;
 		st->have = 0;
 		st->plen = 2;
-		pos += 1;
-		if (need)
-			return pos;
-		/* zero-length message: complete at once */
+		/* the body follows in the same step (zero-length message: complete at once) */
 	}
 	need = st->need;
 	if (need > DNS_MSG_MAX || st->have > need)

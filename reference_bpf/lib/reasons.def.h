@@ -30,7 +30,8 @@ FQDNKIT_REASON(DNS_E_MSG_TOO_SHORT, 11, "message shorter than the 12-byte DNS he
 FQDNKIT_REASON(DNS_E_MSG_TOO_LONG, 12, "message longer than the DNS_MSG_MAX buffer")
 FQDNKIT_REASON(DNS_E_RR_TRUNCATED, 13, "resource record fixed fields or RDATA past the end of the message")
 FQDNKIT_REASON(DNS_E_LOAD, 14, "copying the message out of the packet failed")
-FQDNKIT_REASON(DNS_E_PTR_OVERLAP, 15, "name reached through a compression pointer runs into or past that pointer")
+FQDNKIT_REASON(DNS_E_PTR_OVERLAP, 15, "name reached through a compression pointer runs into the name segment holding the pointer")
+FQDNKIT_REASON(DNS_E_PTR_FORBIDDEN, 16, "compression pointer in a name that must not be compressed (DNAME target, RRSIG signer)")
 
 /* ===== BEGIN enforcer reasons (owner: enforcer engineer; append below, values 100+) ===== */
 FQDNKIT_REASON(FQK_ALLOW_RESOLVER, 100, "allowed: DNS to a configured resolver")
@@ -56,7 +57,7 @@ FQDNKIT_REASON(FQK_SPOOF_QUESTION, 122, "response question differs from the reco
 FQDNKIT_REASON(FQK_NAME_NOT_ALLOWED, 123, "question name matches no allowed name or pattern")
 FQDNKIT_REASON(FQK_LEARNED, 124, "IP learned (or its expiry extended)")
 FQDNKIT_REASON(FQK_LEARN_EVICTED, 125, "IP evicted: per-name cap reached")
-FQDNKIT_REASON(FQK_TCP_FRAMING, 126, "TCP stream message longer than DNS_MSG_MAX: stream not parsed further")
+FQDNKIT_REASON(FQK_TCP_FRAMING, 126, "TCP stream broken (length prefix over DNS_MSG_MAX, skb over 64 KiB or more messages in one skb than framing steps): stream not parsed further")
 FQDNKIT_REASON(FQK_QUERY_RECORDED, 127, "outstanding query recorded on egress")
 FQDNKIT_REASON(FQK_QUERY_TABLE_FULL, 128, "outstanding query not recorded (map update failed)")
 FQDNKIT_REASON(FQK_DNS_NO_ANSWER, 129, "valid response, nothing learned for the question name")

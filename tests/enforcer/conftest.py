@@ -18,7 +18,7 @@ REPO = HERE.parent.parent
 FQDNKIT = [sys.executable, "-m", "toolkit.cli"]
 sys.path.insert(0, str(HERE))
 
-from lab import RESOLVER4, RESOLVER6, Lab  # noqa: E402
+from lab import RESOLVER4, RESOLVER6, WL_IFACE, Lab  # noqa: E402
 
 POLICY = f"""resolvers: ["{RESOLVER4}:53", "[{RESOLVER6}]:53"]
 min_ttl: 0
@@ -33,7 +33,8 @@ names:
 @pytest.fixture(scope="session")
 def enforcer_build():
     objs = [REPO / "build" / "enforcer" / f"{n}.bpf.o" for n in
-            ("cgroup_egress", "cgroup_ingress", "sockops", "sk_skb", "dns_parse_test")]
+            ("cgroup_egress", "cgroup_ingress", "sockops", "sk_skb", "dns_parse_test",
+             "tc_egress", "tc_ingress")]
     if not all(o.exists() for o in objs):
         subprocess.run(["make", "-C", str(REPO), "build"], check=True, capture_output=True)
     return objs
@@ -46,16 +47,21 @@ def lab(enforcer_build):
 
 
 class Agent:
-    """`fqdnkit enforce` run as a subprocess with its own pin dir."""
+    """`fqdnkit enforce` run as a subprocess with its own pin dir. `target` replaces the
+    default `--cgroup <lab cgroup>`; `prefix` goes before the command (e.g. nsenter into
+    the workload netns, where --iface names the interface)."""
 
-    def __init__(self, lab_: Lab, policy_path: Path, pin_dir: str):
+    def __init__(self, lab_: Lab, policy_path: Path, pin_dir: str,
+                 target: list[str] | None = None, prefix: list[str] | None = None):
         self.lab, self.policy, self.pin_dir = lab_, policy_path, pin_dir
+        self.target = target if target is not None else ["--cgroup", lab_.cgroup]
+        self.prefix = prefix or []
         self.proc: subprocess.Popen | None = None
         self.lines: list[str] = []
 
     def start(self, *extra: str) -> str:
         self.proc = subprocess.Popen(
-            [*FQDNKIT, "enforce", "--policy", str(self.policy), "--cgroup", self.lab.cgroup,
+            [*self.prefix, *FQDNKIT, "enforce", "--policy", str(self.policy), *self.target,
              "--pin-dir", self.pin_dir, *extra],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         first = self.proc.stdout.readline()
@@ -100,6 +106,22 @@ def agent(lab, tmp_path):
     pol.write_text(POLICY)
     pin_dir = f"/sys/fs/bpf/fqk-test-{uuid.uuid4().hex[:6]}"
     a = Agent(lab, pol, pin_dir)
+    try:
+        yield a
+    finally:
+        a.kill()
+        subprocess.run([*FQDNKIT, "enforce", "--detach", "--pin-dir", pin_dir], cwd=REPO,
+                       capture_output=True, timeout=30)
+        assert not os.path.exists(pin_dir)
+
+
+@pytest.fixture
+def iface_agent(lab, tmp_path):
+    """An Agent for `--iface <workload veth>`, run inside the workload netns."""
+    pol = tmp_path / "policy.yaml"
+    pol.write_text(POLICY)
+    pin_dir = f"/sys/fs/bpf/fqk-test-{uuid.uuid4().hex[:6]}"
+    a = Agent(lab, pol, pin_dir, target=["--iface", WL_IFACE], prefix=lab.nsexec(lab.wl))
     try:
         yield a
     finally:

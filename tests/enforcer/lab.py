@@ -9,7 +9,10 @@ Contract: `Lab()` (a context manager) creates, and on exit removes even after fa
   - a TCP listener on port 8080 of every server address (answers b"ok\\n");
   - a cgroup v2 directory for the workload.
 `lab.run(argv)` runs a command in the workload netns AND cgroup; `lab.connect(ip)` tries
-a TCP connection from the workload (True when "ok" came back). Needs root.
+a TCP connection from the workload (True when "ok" came back). With `cgroup=False`
+(run, dig, connect, wl_argv) the command runs in the workload netns only, outside the
+cgroup (interface workloads, tests/enforcer/test_iface.py). The workload's veth is
+WL_IFACE. Needs root.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ SERVERS4 = ["10.77.1.1", "10.77.1.2", "10.77.1.3", "10.77.1.4"]
 SERVERS6 = ["fd77:1::1", "fd77:1::2"]
 RESOLVER4, RESOLVER6 = "10.77.0.1", "fd77::1"
 FORGER4 = "10.77.0.9"   # a non-resolver address on the resolver side
+WL_IFACE = "fqkw0"      # the workload side of the veth pair (in the workload netns)
 
 # the zone "test." served by unbound as an auth-zone (it follows CNAME chains in it);
 # short TTLs on purpose (expiry tests)
@@ -164,22 +168,26 @@ class Lab:
         assert p.stdout.readline().strip() == "ready"
 
     # ---------------------------------------------------------------- use
-    def wl_argv(self, argv: list[str]) -> list[str]:
-        """argv run in the workload netns and cgroup."""
+    def wl_argv(self, argv: list[str], cgroup: bool = True) -> list[str]:
+        """argv run in the workload netns and (unless cgroup=False) cgroup."""
+        if not cgroup:
+            return [*self.nsexec(self.wl), *argv]
         inner = " ".join(_q(a) for a in argv)
         return ["sh", "-c", f"echo $$ > {self.cgroup}/cgroup.procs && exec "
                 f"nsenter --net=/run/netns/{self.wl} {inner}"]
 
-    def run(self, argv: list[str], timeout: float = 10) -> subprocess.CompletedProcess:
-        return subprocess.run(self.wl_argv(argv), capture_output=True, text=True, timeout=timeout)
+    def run(self, argv: list[str], timeout: float = 10, cgroup: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(self.wl_argv(argv, cgroup), capture_output=True, text=True,
+                              timeout=timeout)
 
-    def dig(self, name: str, qtype: str = "A", tcp: bool = False, server: str = RESOLVER4) -> list[str]:
+    def dig(self, name: str, qtype: str = "A", tcp: bool = False, server: str = RESOLVER4,
+            cgroup: bool = True) -> list[str]:
         argv = ["dig", "+short", "+time=2", "+tries=1", f"@{server}", name, qtype]
         if tcp:
             argv.insert(1, "+tcp")
-        return [x for x in self.run(argv).stdout.split() if x]
+        return [x for x in self.run(argv, cgroup=cgroup).stdout.split() if x]
 
-    def connect(self, ip: str, timeout: float = 0.7) -> bool:
+    def connect(self, ip: str, timeout: float = 0.7, cgroup: bool = True) -> bool:
         code = ("import socket,sys\n"
                 f"fam = socket.AF_INET6 if ':' in {ip!r} else socket.AF_INET\n"
                 "s = socket.socket(fam, socket.SOCK_STREAM)\n"
@@ -188,7 +196,7 @@ class Lab:
                 f"    s.connect(({ip!r}, 8080)); print(s.recv(3).decode().strip())\n"
                 "except OSError as e:\n"
                 "    print('fail', e)\n")
-        r = self.run(["python3", "-c", code], timeout=timeout + 5)
+        r = self.run(["python3", "-c", code], timeout=timeout + 5, cgroup=cgroup)
         return r.stdout.strip() == "ok"
 
     def res_run(self, argv: list[str], timeout: float = 10) -> subprocess.CompletedProcess:

@@ -1,9 +1,14 @@
 """`fqdnkit enforce`: run the in-kernel FQDN egress enforcer's agent.
 
 Contract: `register(subparsers)` adds the subcommand; `run(args) -> int`.
-  fqdnkit enforce --policy FILE --cgroup PATH [--resolver A[:P]] [--once]
+  fqdnkit enforce --policy FILE (--cgroup PATH | --iface IF | both) [--resolver A[:P]] [--once]
       load (or adopt) the pinned programs/maps under /sys/fs/bpf/fqdnkit, attach to the
-      cgroup, apply the policy atomically, then stay in the foreground printing events
+      cgroup (cgroup_skb, sockops) and/or the interface (tcx egress/ingress; IF is looked
+      up in the agent's network namespace: run it there with nsenter --net=...), apply
+      the policy atomically to each (with both: two workloads, one policy; a packet whose
+      socket is in the cgroup belongs to the cgroup workload, everything else on IF to
+      the interface workload). An interface workload learns from UDP DNS only (TCP DNS
+      answers are parsed at the socket: --cgroup). Then stay in the foreground printing events
       (ring buffer) and re-applying the policy file when it changes (SIGHUP too); a bad
       new policy is reported and the one in force stays. --once exits after applying.
       The agent can be killed at any time: the kernel side keeps enforcing.
@@ -22,7 +27,8 @@ def register(subparsers) -> None:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--policy", help="CiliumNetworkPolicy (toFQDNs) or native policy YAML")
     p.add_argument("--cgroup", help="workload cgroup v2 directory")
-    p.add_argument("--iface", help="not supported: workloads are cgroups (see docs/ENFORCER.md)")
+    p.add_argument("--iface", help="workload network interface (in the agent's netns); "
+                   "UDP DNS only, see docs/ENFORCER.md")
     p.add_argument("--resolver", action="append", default=[],
                    help="resolver address[:port] (adds to the policy's)")
     p.add_argument("--once", action="store_true", help="apply and exit instead of following events")
@@ -39,7 +45,13 @@ def _print_status(st: dict, fmt: str) -> None:
         print(json.dumps(st, indent=1))
         return
     for w in st["workloads"]:
-        print(f"workload cgroup {w.get('cgroup', '?')} (id {w['cgid']}, slot {w['slot']}, "
+        if w.get("kind") == "iface":
+            what = (f"iface {w.get('iface', '?')} (ifindex {w.get('ifindex', '?')}, netns cookie "
+                    f"{w.get('netns_cookie', '?')}, key {w['cgid']:#x}, "
+                    f"{'attached' if w.get('attached') else 'NOT ATTACHED'}, ")
+        else:
+            what = f"cgroup {w.get('cgroup', '?')} (id {w['cgid']}, "
+        print(f"workload {what}slot {w['slot']}, "
               f"generation {w.get('generation', '?')}){' AUDIT' if w['audit'] else ''}")
         print(f"  policy {w.get('file', '?')}: resolvers {', '.join(w.get('resolvers', []))}; "
               f"min_ttl {w['min_ttl']} s; per-name cap {w['per_name_cap']}")
@@ -48,7 +60,7 @@ def _print_status(st: dict, fmt: str) -> None:
     print("learned:")
     for ip in st["ips"]:
         print(f"  {ip['ip']:<40} {ip['name'] or '?':<40} "
-              f"{'expired' if ip['expired'] else str(ip['ttl_left']) + ' s'}")
+              f"{'expired' if ip['expired'] else str(ip['ttl_left']) + ' s':<10} {ip['workload']}")
     print("counters:")
     for k, v in sorted(st["counters"].items()):
         print(f"  {k:<28} {v}")
@@ -60,7 +72,7 @@ def run(args) -> int:
     import signal
     import sys
 
-    from ..enforcer.agent import Enforcer, decode_event
+    from ..enforcer.agent import Enforcer, Workload, decode_event
     from ..enforcer.bpfsys import RingBuffer
     from ..enforcer.policy import PolicyError, load_policy
     from ..model import FqdnkitError
@@ -81,27 +93,41 @@ def run(args) -> int:
         enf._open_pins()
         _print_status(enf.status(), args.output)
         return 0
-    if args.iface:
-        raise FqdnkitError("--iface: per-interface workloads are not implemented; use --cgroup")
-    if not args.policy or not args.cgroup:
-        raise FqdnkitError("enforce needs --policy FILE and --cgroup PATH (or --status / --detach)")
-    if not os.path.isdir(args.cgroup):
+    if not args.policy or not (args.cgroup or args.iface):
+        raise FqdnkitError("enforce needs --policy FILE and --cgroup PATH and/or --iface IF "
+                           "(or --status / --detach)")
+    if args.cgroup and not os.path.isdir(args.cgroup):
         raise FqdnkitError(f"{args.cgroup}: not a cgroup directory")
+    workloads = []
+    if args.cgroup:
+        workloads.append(Workload.cgroup(args.cgroup))
+    if args.iface:
+        try:
+            workloads.append(Workload.iface(args.iface))
+        except OSError as e:
+            raise FqdnkitError(f"--iface {args.iface}: {e.strerror or e}") from None
     try:
         pol = load_policy(args.policy, args.resolver)
     except PolicyError as e:
         raise FqdnkitError(str(e)) from None
     lock = enf.lock()
+    slots, made = [], []
     try:
         how = enf.ensure_loaded()
-        # policy first, links second: a fresh cgroup never runs the programs without a
+        # policy first, links second: a fresh workload never runs the programs without a
         # policy (they would fail closed and drop its traffic meanwhile)
-        slot = enf.apply_policy(args.cgroup, pol)
-        made = enf.attach(args.cgroup)
+        for wl in workloads:
+            slots.append(enf.apply_policy(wl, pol))
+            made += enf.attach(wl.name) if wl.kind == "cgroup" else enf.attach_iface(wl)
     finally:
         os.close(lock)
     print(f"enforcer {how}; attached {', '.join(made) or 'nothing new (links pinned)'}; "
-          f"policy {args.policy} in slot {slot}", flush=True)
+          f"policy {args.policy} in slot{'s' if len(slots) > 1 else ''} "
+          f"{', '.join(map(str, slots))}", flush=True)
+    if args.iface and not args.cgroup:
+        print(f"note: --iface {args.iface} learns from UDP DNS only: TCP DNS queries to the "
+              "resolvers pass but their answers teach nothing (TCP answers are parsed at the "
+              "socket; add --cgroup for the workload's processes)", flush=True)
     if args.once:
         enf.close()
         return 0
@@ -137,10 +163,11 @@ def run(args) -> int:
                     continue
                 lock = enf.lock()
                 try:
-                    slot = enf.apply_policy(args.cgroup, pol)
+                    slots = [enf.apply_policy(wl, pol) for wl in workloads]
                 finally:
                     os.close(lock)
-                print(f"policy reloaded into slot {slot}", flush=True)
+                print(f"policy reloaded into slot{'s' if len(slots) > 1 else ''} "
+                      f"{', '.join(map(str, slots))}", flush=True)
     finally:
         rb.close()
         enf.close()

@@ -2,23 +2,33 @@
 
 Contract (pins under PIN_DIR = /sys/fs/bpf/fqdnkit):
   maps/<name>             every shared map (maps.SHARED_MAPS present in the objects)
-  progs/<name>            fqk_egress, fqk_ingress, fqk_sockops, fqk_stream_parser/verdict
-  links/<kind>-<cgid>     cgroup links (egress, ingress, sockops) of each workload
-The sk_skb parser/verdict are attached to the pinned sockhash fqk_dns_socks (the
-attachment lives as long as the map). Everything the kernel needs is pinned: when the
-agent dies, enforcement, DNS learning and expiry go on unchanged (only events are not
-read and policy files not re-read). `ensure_loaded()` adopts existing pins without
-detaching or reloading anything (no gap); `attach(cgroup)` creates missing links only.
-`apply_policy(cgroup, policy)` is atomic for traffic: the new policy is written into an
-unused slot, then fqk_workloads[cgid] is switched with one map update; names no longer
-allowed lose their learned IPs right after. Policy descriptions for --status are kept
-in STATE_DIR (/run/fqdnkit). `detach_all()` removes every link, pin and state file.
+  progs/<name>            fqk_egress, fqk_ingress, fqk_sockops, fqk_stream_verdict;
+  progs/<name>-<key>      fqk_tc_egress, fqk_tc_ingress: one instance per interface workload
+                          (key = workload id in hex), configured through its own
+                          fqk_tc_cfg map before it is pinned (tc_iface.bpf.h)
+  links/<kind>-<cgid>     cgroup links (egress, ingress, sockops) of each cgroup workload
+  links/tcx_<dir>-<key>   tcx links (egress, ingress) of each interface workload
+Workloads (`Workload`): a cgroup (id = cgroup id) or an interface (id = maps.iface_key of
+the netns cookie and ifindex, computed in the caller's network namespace: run the agent
+in the interface's netns). The sk_skb verdict (no stream parser) is attached to the pinned
+sockhash fqk_dns_socks (the attachment lives as long as the map). Everything the kernel needs is
+pinned: when the agent dies, enforcement, DNS learning and expiry go on unchanged (only
+events are not read and policy files not re-read). `ensure_loaded()` adopts existing
+pins without detaching or reloading anything (no gap); `attach(cgroup)` and
+`attach_iface(workload)` create missing links only (a pinned tcx link whose device is
+gone is replaced). The tc objects are loaded per interface workload (`_load_tc`), so a
+kernel without tcx still runs cgroup workloads. `apply_policy(workload, policy)` is
+atomic for traffic: the new policy is written into an unused slot, then
+fqk_workloads[id] is switched with one map update; names no longer allowed lose their
+learned IPs right after. Policy descriptions for --status are kept in STATE_DIR
+(/run/fqdnkit). `detach_all()` removes every link, pin and state file.
 """
 from __future__ import annotations
 
 import ctypes
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import libbpf
@@ -36,14 +46,60 @@ OBJECTS = [
     ("cgroup_ingress.bpf.o", {"fqk_ingress": ("cgroup_skb", "cgroup_inet_ingress")}),
     ("sockops.bpf.o", {"fqk_sockops": ("sock_ops", "cgroup_sock_ops")}),
     # libbpf 1.1 does not know every sk_skb section name: set the types ourselves
-    ("sk_skb.bpf.o", {"fqk_stream_parser": ("sk_skb", "sk_skb_stream_parser"),
-                      "fqk_stream_verdict": ("sk_skb", "sk_skb_stream_verdict")}),
+    ("sk_skb.bpf.o", {"fqk_stream_verdict": ("sk_skb", "sk_skb_stream_verdict")}),
 ]
 CGROUP_LINKS = [("egress", "fqk_egress", "cgroup_inet_egress"),
                 ("ingress", "fqk_ingress", "cgroup_inet_ingress"),
                 ("sockops", "fqk_sockops", "cgroup_sock_ops")]
-SOCKHASH_PROGS = [("fqk_stream_parser", "sk_skb_stream_parser"),
-                  ("fqk_stream_verdict", "sk_skb_stream_verdict")]
+# verdict only: with a stream parser attached, kernel 6.18 left received DNS responses
+# unread until the next segment arrived (sk_skb.bpf.c)
+SOCKHASH_PROGS = [("fqk_stream_verdict", "sk_skb_stream_verdict")]
+# interface workloads: one instance of each per interface, into the pinned maps
+TC_OBJECTS = [("tc_egress.bpf.o", {"fqk_tc_egress": ("sched_cls", "")}),
+              ("tc_ingress.bpf.o", {"fqk_tc_ingress": ("sched_cls", "")})]
+TCX_LINKS = [("tcx_egress", "fqk_tc_egress", "tcx_egress"),
+             ("tcx_ingress", "fqk_tc_ingress", "tcx_ingress")]
+TCX_HINT = "--iface needs tcx links (kernel 6.6+); use --cgroup on older kernels"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a policy applies to: a cgroup (`wid` = cgroup id) or an interface
+    (`wid` = maps.iface_key(netns cookie, ifindex))."""
+    wid: int
+    kind: str                  # "cgroup" or "iface"
+    name: str                  # cgroup path or interface name
+    ifindex: int = 0
+    netns_cookie: int = 0
+    if_flags: int = 0          # maps.FQK_IF_*
+
+    @classmethod
+    def cgroup(cls, path: str) -> "Workload":
+        return cls(bpfsys.cgroup_id(path), "cgroup", path)
+
+    @classmethod
+    def iface(cls, name: str) -> "Workload":
+        """The interface `name` of the caller's network namespace."""
+        ifindex, hw = bpfsys.iface_info(name)
+        if hw == bpfsys.ARPHRD_ETHER:
+            flags = maps.FQK_IF_L2
+        elif hw == bpfsys.ARPHRD_NONE:
+            flags = 0
+        else:
+            raise FqdnkitError(f"--iface {name}: link type {hw} not supported (Ethernet-like "
+                               "devices, or devices without link-layer header such as tun)")
+        cookie = bpfsys.netns_cookie()
+        return cls(maps.iface_key(cookie, ifindex), "iface", name, ifindex, cookie, flags)
+
+    def describe(self) -> dict:
+        if self.kind == "cgroup":
+            return {"kind": "cgroup", "cgroup": self.name}
+        return {"kind": "iface", "iface": self.name, "ifindex": self.ifindex,
+                "netns_cookie": self.netns_cookie}
+
+
+def _as_workload(target) -> Workload:
+    return target if isinstance(target, Workload) else Workload.cgroup(target)
 
 
 def _pin(kind: str, name: str, pin_dir: str = PIN_DIR) -> str:
@@ -99,6 +155,38 @@ class Enforcer:
                 if name not in table:
                     table[name] = libbpf.obj_get(os.path.join(d, name))
 
+    def _load_object(self, path: str, progs: dict, shared: dict[str, int],
+                     hint: str = "", pin_suffix: str = "", configure=None) -> "libbpf.BpfObject":
+        """Open, type, load (reusing the maps in `shared`) and pin one object; maps it
+        creates that are shared are pinned and added to `shared`; `configure(obj)` runs
+        after the load, before the programs are pinned as progs/<name><pin_suffix>."""
+        if not os.path.exists(path):
+            raise FqdnkitError(f"{path}: not built; run `make build`")
+        obj = libbpf.BpfObject.open(path)
+        try:
+            for name, (ptype, atype) in progs.items():
+                obj.program(name).set_type(ptype, atype)
+            for m in obj.maps():
+                if m.name in shared:
+                    m.reuse_fd(shared[m.name])
+            with libbpf.capture_messages() as msgs:
+                ret = obj.load()
+            if ret < 0:
+                tail = "\n".join(msgs[-30:])
+                raise FqdnkitError(f"{path}: load failed ({os.strerror(-ret)}){hint}:\n{tail}")
+            for m in obj.maps():
+                if m.name in maps.SHARED_MAPS and m.name not in shared:
+                    shared[m.name] = os.dup(m.fd)
+                    libbpf.obj_pin(m.fd, _pin("maps", m.name, self.pin_dir))
+            if configure:
+                configure(obj)
+            for name in progs:
+                obj.program(name).pin(_pin("progs", name + pin_suffix, self.pin_dir))
+        except BaseException:
+            obj.close()
+            raise
+        return obj
+
     def _load(self, obj_dir: Path) -> None:
         for sub in ("maps", "progs", "links"):
             os.makedirs(os.path.join(self.pin_dir, sub), exist_ok=True)
@@ -106,27 +194,7 @@ class Enforcer:
         objs = []
         try:
             for fname, progs in OBJECTS:
-                path = str(obj_dir / fname)
-                if not os.path.exists(path):
-                    raise FqdnkitError(f"{path}: not built; run `make build`")
-                obj = libbpf.BpfObject.open(path)
-                objs.append(obj)
-                for name, (ptype, atype) in progs.items():
-                    obj.program(name).set_type(ptype, atype)
-                for m in obj.maps():
-                    if m.name in shared:
-                        m.reuse_fd(shared[m.name])
-                with libbpf.capture_messages() as msgs:
-                    ret = obj.load()
-                if ret < 0:
-                    tail = "\n".join(msgs[-30:])
-                    raise FqdnkitError(f"{path}: load failed ({os.strerror(-ret)}):\n{tail}")
-                for m in obj.maps():
-                    if m.name in maps.SHARED_MAPS and m.name not in shared:
-                        shared[m.name] = os.dup(m.fd)
-                        libbpf.obj_pin(m.fd, _pin("maps", m.name, self.pin_dir))
-                for name in progs:
-                    obj.program(name).pin(_pin("progs", name, self.pin_dir))
+                objs.append(self._load_object(str(obj_dir / fname), progs, shared))
             # sk_skb programs on the sockhash: the attachment lives with the (pinned) map
             sock_fd = shared["fqk_dns_socks"]
             sk_obj = objs[-1]
@@ -143,7 +211,65 @@ class Enforcer:
         for obj in objs:
             obj.close()
 
+    def _load_tc(self, wl: "Workload", obj_dir: Path = OBJ_DIR) -> bool:
+        """Load, configure (fqk_tc_cfg) and pin the tc programs of interface workload `wl`
+        unless pinned already. Returns True when something was loaded."""
+        suffix = f"-{wl.wid:x}"
+        cfg = maps.to_bytes(maps.Iface(wid=wl.wid, flags=wl.if_flags, ifindex=wl.ifindex))
+
+        def configure(obj) -> None:
+            libbpf.map_update(obj.map("fqk_tc_cfg").fd, (0).to_bytes(4, "little"), cfg)
+
+        loaded = False
+        for fname, progs in TC_OBJECTS:
+            pins = [_pin("progs", p + suffix, self.pin_dir) for p in progs]
+            if all(os.path.exists(p) for p in pins):
+                continue
+            for p in pins:  # a partial earlier load (agent killed): load afresh
+                if os.path.exists(p):
+                    os.unlink(p)
+            shared = dict(self.map_fds)
+            try:
+                self._load_object(str(obj_dir / fname), progs, shared, hint=f" ({TCX_HINT})",
+                                  pin_suffix=suffix, configure=configure).close()
+            finally:
+                for name, fd in shared.items():  # dups of maps pinned just now
+                    if self.map_fds.get(name) != fd:
+                        os.close(fd)
+            loaded = True
+        self._open_pins()
+        return loaded
+
     # ------------------------------------------------------------------ attach
+    def attach_iface(self, wl: Workload) -> list[str]:
+        """Load the tc programs of interface workload `wl` and create its tcx links unless
+        pinned (a pinned link whose device is gone is replaced). Returns created kinds.
+        Call in the interface's network namespace, after apply_policy."""
+        self._load_tc(wl)
+        made = []
+        for kind, prog, atype in TCX_LINKS:
+            pin = _pin("links", f"{kind}-{wl.wid:x}", self.pin_dir)
+            if os.path.exists(pin):
+                fd = libbpf.obj_get(pin)
+                try:
+                    alive = bpfsys.tcx_link_info(fd)[1] == wl.ifindex
+                finally:
+                    os.close(fd)
+                if alive:
+                    continue
+                os.unlink(pin)  # its device was removed (and maybe the ifindex reused)
+            try:
+                link = libbpf.link_create(self.prog_fds[f"{prog}-{wl.wid:x}"], wl.ifindex,
+                                          atype, 0)
+            except OSError as e:
+                raise FqdnkitError(f"--iface {wl.name}: {e} ({TCX_HINT})") from None
+            try:
+                libbpf.obj_pin(link, pin)
+            finally:
+                os.close(link)
+            made.append(kind)
+        return made
+
     def attach(self, cgroup: str) -> list[str]:
         """Create the cgroup links of `cgroup` that are not pinned yet; returns created kinds."""
         cgid = bpfsys.cgroup_id(cgroup)
@@ -174,11 +300,12 @@ class Enforcer:
                 out[int.from_bytes(k, "little")] = int.from_bytes(v, "little")
         return out
 
-    def apply_policy(self, cgroup: str, pol: Policy) -> int:
-        """Write `pol` into a free slot, then switch the workload to it (one map update)."""
-        cgid = bpfsys.cgroup_id(cgroup)
-        wl = self._workloads()
-        used = set(wl.values())
+    def apply_policy(self, target, pol: Policy) -> int:
+        """Write `pol` into a free slot, then switch the workload to it (one map update).
+        `target`: a Workload, or a cgroup path."""
+        wl = _as_workload(target)
+        cgid = wl.wid
+        used = set(self._workloads().values())
         free = [s for s in range(maps.FQK_POLICY_SLOTS) if s not in used]
         if not free:
             raise FqdnkitError(f"no free policy slot ({maps.FQK_POLICY_SLOTS} in use)")
@@ -207,7 +334,7 @@ class Enforcer:
         self._revoke_unmatched(cgid, pol)
         self._update_resolvers(extra=(), exclude_cgid=None)
         os.makedirs(self.state_dir, exist_ok=True)
-        state = pol.describe() | {"cgroup": cgroup, "cgid": cgid, "slot": slot, "generation": gen}
+        state = pol.describe() | wl.describe() | {"cgid": cgid, "slot": slot, "generation": gen}
         tmp = os.path.join(self.state_dir, f".{cgid}.json.tmp")
         with open(tmp, "w") as f:
             json.dump(state, f, indent=1)
@@ -298,7 +425,8 @@ class Enforcer:
                 continue
             key, val = maps.from_bytes(maps.AllowKey, k), maps.from_bytes(maps.AllowVal, v)
             left = (val.expiry_ns - now) / 1e9
-            out["ips"].append({"cgid": key.cgid, "ip": maps.ip_text(bytes(key.ip)),
+            out["ips"].append({"cgid": key.cgid, "workload": maps.workload_text(key.cgid),
+                               "ip": maps.ip_text(bytes(key.ip)),
                                "name": names.get((key.cgid, bytes(key.ip)), ""),
                                "ttl_left": round(left, 1), "expired": left <= 0})
         out["ips"].sort(key=lambda r: (r["cgid"], r["name"], r["ip"]))
@@ -309,12 +437,30 @@ class Enforcer:
             except (OSError, ValueError):
                 desc = {}
             p = self._read_policy(slot)
-            desc.update({"cgid": cgid, "slot": slot, "rules": p.nrules,
+            desc.setdefault("kind", "iface" if maps.is_iface_key(cgid) else "cgroup")
+            if desc["kind"] == "iface":
+                desc["attached"] = self._tcx_attached(cgid)
+            desc.update({"cgid": cgid, "workload": maps.workload_text(cgid), "slot": slot,
+                         "rules": p.nrules,
                          "audit": bool(p.flags & maps.FQK_F_AUDIT), "min_ttl": p.min_ttl,
                          "per_name_cap": p.per_name_cap})
             out["workloads"].append(desc)
         out["counters"] = self.counters()
         return out
+
+    def _tcx_attached(self, wid: int) -> bool:
+        """Both tcx links of interface workload `wid` pinned and on a live device."""
+        for kind, _, _ in TCX_LINKS:
+            pin = _pin("links", f"{kind}-{wid:x}", self.pin_dir)
+            if not os.path.exists(pin):
+                return False
+            fd = libbpf.obj_get(pin)
+            try:
+                if not bpfsys.tcx_link_info(fd)[1]:
+                    return False
+            finally:
+                os.close(fd)
+        return True
 
     def counters(self) -> dict[str, int]:
         from .. import reasons
@@ -368,6 +514,6 @@ def decode_event(data: bytes) -> dict:
     from .. import reasons
     e = maps.from_bytes(maps.Event, data)
     return {"type": maps.EVENT_TYPES.get(e.type, str(e.type)), "reason": reasons.name_of(e.reason),
-            "cgid": e.cgid, "ip": maps.ip_text(bytes(e.ip)), "port": e.port, "proto": e.proto,
+            "cgid": e.cgid, "workload": maps.workload_text(e.cgid), "ip": maps.ip_text(bytes(e.ip)), "port": e.port, "proto": e.proto,
             "ttl": e.ttl, "audit": bool(e.audit),
             "name": bytes(e.name).split(b"\0", 1)[0].decode("ascii", "replace")}

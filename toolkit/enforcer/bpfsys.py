@@ -4,15 +4,23 @@ Contract: `RingBuffer(map_fd, callback)` wraps libbpf's ring_buffer__new/poll/fr
 (callback(bytes) per record); `cgroup_id(path)` is the cgroup v2 id of a directory (its
 kernfs inode number, what bpf_skb_cgroup_id returns); `cgroup2_mount()` finds the v2
 hierarchy (findmnt -t cgroup2, per FACTS /sys/fs/cgroup/unified here); `boot_ns()` is
-CLOCK_BOOTTIME in ns (bpf_ktime_get_boot_ns). Errors are OSError naming the object.
+CLOCK_BOOTTIME in ns (bpf_ktime_get_boot_ns); `netns_cookie()` is the cookie of the
+calling thread's network namespace (SO_NETNS_COOKIE, what bpf_get_netns_cookie returns);
+`iface_info(name)` is (ifindex, ARPHRD_* type) of an interface of that namespace (netlink
+and ioctl follow the netns; /sys/class/net does not under `nsenter --net`);
+`tcx_link_info(fd)` is (link id, ifindex) of a tcx link (ifindex 0 once its device is
+gone). Errors are OSError naming the object.
 """
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
+import socket
+import struct
 import subprocess
 import time
-from ctypes import CFUNCTYPE, c_int, c_size_t, c_void_p
+from ctypes import CFUNCTYPE, byref, c_int, c_size_t, c_uint32, c_void_p
 
 from .. import libbpf
 
@@ -90,3 +98,45 @@ def cgroup2_mount() -> str:
 
 def boot_ns() -> int:
     return time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+
+SO_NETNS_COOKIE = 71        # asm-generic/socket.h, Linux 5.14+
+SIOCGIFHWADDR = 0x8927
+ARPHRD_ETHER = 1
+ARPHRD_NONE = 0xFFFE        # tun, wireguard: packets start with the IP header
+
+
+def netns_cookie() -> int:
+    """Cookie of the current network namespace (the key bpf_get_netns_cookie returns)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            raw = s.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8)
+        except OSError as e:
+            raise OSError(e.errno, f"SO_NETNS_COOKIE: {e.strerror} (kernel 5.14+ needed)") from None
+    return struct.unpack("=Q", raw)[0]
+
+
+def iface_info(name: str) -> tuple[int, int]:
+    """(ifindex, ARPHRD_* link type) of interface `name` in the current network namespace."""
+    try:
+        ifindex = socket.if_nametoindex(name)
+    except OSError:
+        raise OSError(19, f"{name}: no such interface in this network namespace "
+                          "(run the agent in the interface's netns: nsenter --net=...)") from None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        req = struct.pack("16s16x", name.encode()[:15])
+        res = fcntl.ioctl(s.fileno(), SIOCGIFHWADDR, req)
+    return ifindex, struct.unpack_from("=H", res, 16)[0]
+
+
+def tcx_link_info(link_fd: int) -> tuple[int, int]:
+    """(link id, ifindex) of a tcx link (struct bpf_link_info: type, id, prog_id, then the
+    union, 8-aligned, whose tcx member starts with ifindex); ifindex 0 when its device is
+    gone."""
+    buf = ctypes.create_string_buffer(48)
+    n = c_uint32(48)
+    ret = libbpf._libbpf().bpf_obj_get_info_by_fd(link_fd, buf, byref(n))
+    if ret < 0:
+        e = -ret if ret < -1 else ctypes.get_errno()
+        raise OSError(e, f"link fd {link_fd}: link info: {os.strerror(e)}")
+    return struct.unpack_from("=I", buf.raw, 4)[0], struct.unpack_from("=I", buf.raw, 16)[0]

@@ -1,9 +1,12 @@
-"""ctypes mirrors of the enforcer's map keys and values (reference_bpf/lib/enforcer.bpf.h).
+"""ctypes mirrors of the enforcer's map keys and values (reference_bpf/lib/enforcer.bpf.h,
+reference_bpf/enforcer/datapath.bpf.h).
 
 Contract: every Structure here has the same size and layout as its C counterpart (natural
 alignment, checked against the object's BTF by tests/enforcer/test_layout.py); constants
 repeat the C #defines. Addresses are 16 bytes (IPv4 v4-mapped), ports host order, times
-CLOCK_BOOTTIME nanoseconds (bpf_ktime_get_boot_ns). Pure: no kernel access.
+CLOCK_BOOTTIME nanoseconds (bpf_ktime_get_boot_ns). Workload ids (the u64 named `cgid`
+in the structs) are cgroup ids or interface keys (`iface_key`, bit 63 set). Pure: no
+kernel access.
 """
 from __future__ import annotations
 
@@ -24,6 +27,11 @@ FQK_RULE_LABELS = 1
 FQK_RULE_ALL = 2
 FQK_F_AUDIT = 1
 EV_DROP, EV_LEARN, EV_REJECT, EV_EVICT = 1, 2, 3, 4
+# workload ids (the u64 "cgid" of every map): a cgroup v2 id, or an interface key
+# (iface_key; reference_bpf/enforcer/datapath.bpf.h)
+FQK_WL_IFACE = 1 << 63
+FQK_NETNS_COOKIE_MASK = 0x7FFFFFFF
+FQK_IF_L2 = 1
 EVENT_TYPES = {EV_DROP: "drop", EV_LEARN: "learn", EV_REJECT: "reject", EV_EVICT: "evict"}
 
 # maps created by the first object loaded and reused (by fd) by the others
@@ -99,6 +107,12 @@ class TestOut(Structure):
     _fields_ = [("n", c_uint32), ("pad", c_uint32), ("r", Result * FQK_TEST_RESULTS)]
 
 
+class Iface(Structure):
+    """struct fqk_iface (reference_bpf/enforcer/tc_iface.bpf.h): fqk_tc_cfg[0] of one
+    interface workload's tc program instance (only in the tc objects' BTF)."""
+    _fields_ = [("wid", c_uint64), ("flags", c_uint32), ("ifindex", c_uint32)]
+
+
 class Event(Structure):
     _fields_ = [("ts_ns", c_uint64), ("cgid", c_uint64), ("ip", c_uint8 * 16), ("type", c_uint32),
                 ("reason", c_uint32), ("ttl", c_uint32), ("port", c_uint16), ("proto", c_uint8),
@@ -111,6 +125,24 @@ STRUCT_SIZES = {  # C struct name -> mirror, for the layout test
     "fqk_name_key": NameKey, "fqk_name_ips": NameIps, "fqk_result": Result,
     "fqk_test_out": TestOut, "fqk_event": Event, "fqk_conn": Conn,
 }
+
+
+def iface_key(netns_cookie: int, ifindex: int) -> int:
+    """Workload id of interface `ifindex` in the network namespace whose cookie is
+    `netns_cookie` (SO_NETNS_COOKIE): unique across namespaces, bit 63 set."""
+    return FQK_WL_IFACE | (netns_cookie & FQK_NETNS_COOKIE_MASK) << 32 | (ifindex & 0xFFFFFFFF)
+
+
+def is_iface_key(wid: int) -> bool:
+    return bool(wid & FQK_WL_IFACE)
+
+
+def workload_text(wid: int) -> str:
+    """"cgroup 1234" or "iface ifindex 3 netns 5" (names come from the agent's state files)."""
+    if is_iface_key(wid):
+        return f"iface ifindex {wid & 0xFFFFFFFF} netns {(wid >> 32) & FQK_NETNS_COOKIE_MASK}"
+    return f"cgroup {wid}"
+
 
 def ip16(addr: str) -> bytes:
     """An address as the BPF side stores it: IPv6 as is, IPv4 as ::ffff:a.b.c.d."""
