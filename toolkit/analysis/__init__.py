@@ -33,7 +33,8 @@ __all__ = ["diagnose", "diagnose_result", "explain", "Diagnosis", "build_trace",
 
 
 def lines_resolver(object_spec, program: Optional[str]):
-    """insn -> (file, line) from the object's BTF line info, or None without an object."""
+    """insn -> (file, line, source text) from the object's BTF line info, or None without an
+    object (or for an instruction the program's own line info does not cover)."""
     if object_spec is None or not program:
         return None
     from ..elf import read_object, source_line_for
@@ -44,10 +45,15 @@ def lines_resolver(object_spec, program: Optional[str]):
         return None
 
     def lines_of(insn: int):
+        # the program's own line info covers its own instructions only: subprograms that
+        # libbpf appended after them (from .text) have none here, and a wrong line is
+        # worse than none
+        if prog.insn_count and insn >= prog.insn_count:
+            return None
         sl = source_line_for(prog, insn)
         if sl is None:
             return None
-        return sl.file.rsplit("/", 1)[-1], sl.line
+        return sl.file.rsplit("/", 1)[-1], sl.line, sl.text
     return lines_of
 
 

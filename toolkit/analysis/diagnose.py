@@ -1,23 +1,57 @@
 """Diagnose a rejected program from its verifier log: class, location, explanation, fix.
 
 Contract: `diagnose_trace(trace, lines_of=None) -> Diagnosis | None` (None when the log shows
-no rejection). `lines_of(insn) -> (file, line) | None` resolves source lines from the object
-(BTF line info) when the log has none (kernel 6.1). The error message is the classic error
-line (the first error after the last instruction), never kernel 7.3's report text. The
-kernel's own report is attached as `kernel_report` but never used for our answer.
+no rejection). `lines_of(insn) -> (file, line[, source text]) | None` resolves source lines
+from the object (BTF line info) when the log has none (kernel 6.1, or a level-1 jump target
+with no line printed). The error message is the classic error line (the first error after
+the last instruction), never kernel 7.3's report text; an error line the grammar gives no
+family is recognised by its text here (`fallback_error`). The kernel's own report is
+attached as `kernel_report` but never used for our answer. The class comes from the error
+family refined by the log's evidence (register state, the backward slice, the paths that
+reached the failing insn); where it is reported is the failing insn's line except for the
+rules in location.py (loops, leaks, returns).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from ..logmodel import ErrorMessage, KernelReport, RegValue
 from . import catalog
+from .location import (failing_step_for_loop, is_return_stmt, leak_site, loop_header,
+                       loop_region)
 from .slicing import LoopCost, SliceStep, backward_slice, loop_costs, pkt_checks
 from .trace import Step, Trace
 
 MAX_PACKET_OFF = 0xffff
-LinesOf = Callable[[int], Optional[tuple[str, int]]]
+
+# Error messages the log grammar does not (yet) give a family, recognised here by their
+# text so a rejection is never reported as "accepted" or "other" for want of a regex.
+# (family, regex): the same family names and field names as toolkit/logparse/messages.py.
+_FALLBACK_FAMILIES = [
+    # check_stack_access_within_bounds(): "invalid%s stack R%d off=%d size=%d" with
+    # " write to" / " read from" / " indirect access to"
+    ("stack-oob", r"invalid (?:write to|read from|indirect access to) stack R(?P<reg>\d+) "
+                  r"off=(?P<off>-?\d+) size=(?P<size>\d+)"),
+    ("stack-var-off", r"invalid (?:unbounded )?variable-offset (?:write to|read from|"
+                      r"indirect access to) stack R(?P<reg>\d+)"),
+]
+_FALLBACK_RX = [(f, re.compile(rx)) for f, rx in _FALLBACK_FAMILIES]
+
+
+def fallback_error(text: str) -> ErrorMessage:
+    """An ErrorMessage for a line the grammar left unknown (family "unknown" if no rule)."""
+    st = text.strip()
+    for fam, rx in _FALLBACK_RX:
+        m = rx.match(st)
+        if m:
+            return ErrorMessage(fam, text, tuple((k, v) for k, v in m.groupdict().items()
+                                                 if v is not None))
+    return ErrorMessage("unknown", text)
+
+
+LinesOf = Callable[[int], Optional[tuple]]      # insn -> (file, line[, source text])
 
 
 @dataclass(frozen=True)
@@ -108,7 +142,14 @@ class _Ctx:
         if self.lines_of is not None:
             r = self.lines_of(idx)
             if r is not None:
-                return r[0], r[1], src.code if src else None
+                code = src.code if src else (r[2] if len(r) > 2 else None)
+                return r[0], r[1], code
+        if src is None:
+            # only a guess from the log (a jump target with no line printed), used when the
+            # object cannot say
+            src = self.t.source_weak.get(idx)
+            if src is not None and src.line is not None:
+                return src.file, src.line, src.code
         return None, None, src.code if src else None
 
     def value(self, reg: Optional[str]) -> Optional[RegValue]:
@@ -116,6 +157,146 @@ class _Ctx:
             return None
         v = self.t.failing_regs.get("R" + reg[1:])
         return v if isinstance(v, RegValue) else None
+
+
+def _passed_elsewhere(ctx: _Ctx, step: Optional[Step]):
+    """The join test: an earlier visit of the failing instruction on a path that is *not* an
+    ancestor of the failing one (it passed: the verifier stops at the first failure), while
+    no ancestor visited it (so this is not a later iteration of a loop around the access).
+
+    Returns (earlier step, the failing path's branch PathInfo or None), or None when the
+    access was not verified elsewhere, or the log does not tell (level 1 drops the paths
+    that verified; a ring-buffer history that lost the failing path's start is "unknown").
+    """
+    if step is None:
+        return None
+    t = ctx.t
+    ancestors = set()
+    oldest = None
+    for st in t.walk_back(step.seq):
+        if st.seq != step.seq and st.idx == step.idx:
+            return None                      # an earlier iteration of a loop: no join
+        ancestors.add(st.seq)
+        oldest = st
+    if oldest is None or (t.steps and oldest.seq == t.steps[0].seq and t.steps[0].seq > 0):
+        return None                          # history cut: cannot tell
+    other = None
+    for st in t.steps:
+        if st.seq >= step.seq:
+            break
+        if st.idx == step.idx and st.seq not in ancestors:
+            other = st
+            break
+    if other is None:
+        return None
+    # the branch where the failing path split off from the one that passed
+    p = next((p for p in reversed(t.paths) if p.id == step.path), None)
+    return other, p
+
+
+def _spill_lost_range(ctx: _Ctx, slc: list[SliceStep], check_seq: int):
+    """(spill, fill) steps of the slice, after the check, where the fill came back wider than
+    what was spilled (a narrow or misaligned spill keeps no bounds), or None. When the log
+    does not print both states the pair counts as lost (the older rule)."""
+    spills = [x for x in slc if x.role == "spill"]
+    for f in (x for x in slc if x.role == "fill" and x.seq > check_seq):
+        sp = next((x for x in spills if x.seq < f.seq), None)
+        fst = ctx.t.step(f.seq)
+        sst = ctx.t.step(sp.seq) if sp is not None else None
+        filled = None
+        if fst is not None and fst.after is not None and f.regs:
+            want = "R" + f.regs[0][1:]
+            filled = next((x.value for x in fst.after.slots if x.name == want), None)
+        spilled = None
+        if sst is not None and sst.insn.src:
+            v = sst.regs.get("R" + sst.insn.src[1:])
+            spilled = v if isinstance(v, RegValue) else None
+        if (filled is not None and spilled is not None and filled.umax is not None
+                and spilled.umax is not None and filled.umax <= spilled.umax):
+            continue                          # the range survived this spill
+        return sp, f
+    return None
+
+
+def _is_helper_call(insn) -> bool:
+    """A call of a helper or kfunc (not of a BPF subprogram, which has a pc-relative target)."""
+    return insn.op == "call" and insn.callee is not None and insn.target is None
+
+
+def _is_scalar_check(ctx: _Ctx, x: SliceStep) -> bool:
+    """A slice check that compared a *scalar* (an index or a length), not a pointer (NULL
+    checks of a map value are not bounds checks). Unknown when the log has no state: True."""
+    st = ctx.t.step(x.seq)
+    if st is None:
+        return True
+    vals = [st.regs.get("R" + r[1:]) for r in x.regs]
+    if not any(isinstance(v, RegValue) for v in vals):
+        return True
+    return any(isinstance(v, RegValue) and v.type == "scalar" for v in vals)
+
+
+def _index_check(ctx: _Ctx, slc: list[SliceStep]) -> Optional[SliceStep]:
+    """The newest scalar check of the slice (see _is_scalar_check), with its state known."""
+    for x in slc:
+        if x.role != "check" or ctx.t.step(x.seq) is None:
+            continue
+        st = ctx.t.step(x.seq)
+        if any(isinstance(st.regs.get("R" + r[1:]), RegValue)
+               and st.regs.get("R" + r[1:]).type == "scalar" for r in x.regs):
+            return x
+    return None
+
+
+def ctx_check(ctx: _Ctx, x: SliceStep):
+    """(Step, 0) for a slice check, the shape classify() returns checks in."""
+    st = ctx.t.step(x.seq)
+    return (st, 0) if st is not None else None
+
+
+def _pointer_spilled(ctx: _Ctx, slc: list[SliceStep]) -> bool:
+    """The dereferenced register was filled from a stack slot into which a *pointer* had been
+    spilled (so the fill lost its pointer type); a scalar that merely went through the
+    stack is not a lost pointer. Without the spill's state in the log, any fill counts."""
+    fills = [x for x in slc if x.role == "fill"]
+    if not fills:
+        return False
+    spills = [x for x in slc if x.role == "spill"]
+    for f in fills:
+        sp = next((x for x in spills if x.seq < f.seq), None)
+        sst = ctx.t.step(sp.seq) if sp is not None else None
+        if sst is None or not sst.insn.src:
+            return True
+        v = sst.regs.get("R" + sst.insn.src[1:])
+        if not isinstance(v, RegValue) or v.type is None:
+            return True
+        if v.type != "scalar":
+            return True
+    return False
+
+
+def _invalidated_pkt_pointer(ctx: _Ctx, step: Optional[Step], slc: list[SliceStep]):
+    """The helper call that turned a packet pointer into a scalar (bpf_skb_pull_data and the
+    other packet-changing helpers invalidate every packet pointer), or None. Evidence: the
+    slice's definition of the register left a pkt pointer (state printed after it) and a
+    helper was called between it and the failing use."""
+    if step is None:
+        return None
+    d = next((x for x in slc[1:] if x.role in ("def", "fill")), None)
+    if d is None or not d.regs:
+        return None
+    dst = ctx.t.step(d.seq)
+    if dst is None or dst.after is None:
+        return None
+    want = "R" + d.regs[0][1:]
+    v = next((x.value for x in dst.after.slots if x.name == want), None)
+    if v is None or v.type not in ("pkt", "pkt_meta"):
+        return None
+    for st in ctx.t.walk_back(step.seq):
+        if st.seq <= d.seq:
+            break
+        if _is_helper_call(st.insn):
+            return st
+    return None
 
 
 def _loc(ctx: _Ctx, idx: Optional[int]) -> str:
@@ -146,6 +327,16 @@ def _pointer_class(ctx: _Ctx, e: ErrorMessage, step: Optional[Step], reg: Option
                 f"offsets above {MAX_PACKET_OFF:#x} are never given a range, so "
                 + (f"the check at {_loc(ctx, chk[0].idx)} proved nothing for this pointer"
                    if chk else "no check can prove it"), chk, 0)
+    joined = _passed_elsewhere(ctx, step)
+    if rng > 0 and joined is not None:
+        other, p = joined
+        via = (f" (this path entered at insn {p.dst} from the branch at insn {p.src}, "
+               f"{_loc(ctx, p.src)})" if p is not None and p.src is not None else "")
+        return ("range-lost-join",
+                f"the access needs {need}; another path reached the same read with the bytes "
+                f"proved, but on this path{via} the pointer is proved for only {rng} bytes: "
+                f"the check that covers the read does not dominate it",
+                same[0] if same else None, rng)
     if rng > 0:
         chk = None
         for s, r in checks:
@@ -160,7 +351,7 @@ def _pointer_class(ctx: _Ctx, e: ErrorMessage, step: Optional[Step], reg: Option
                 f"({short} byte{'s' if short != 1 else ''} short)", chk, rng)
     # r == 0: no range for this pointer
     margin = ctx.t.pkt_margin.get(step.idx) if step is not None else None
-    if margin is not None and margin >= 0:
+    if margin is not None and margin >= 0 and not _loop_iteration(ctx, step):
         p = next((p for p in reversed(ctx.t.paths) if p.id == step.path), None)
         via = (f" (this path entered at insn {p.dst} from the branch at insn {p.src}, "
                f"{_loc(ctx, p.src)})" if p is not None and p.src is not None else "")
@@ -181,6 +372,13 @@ def _pointer_class(ctx: _Ctx, e: ErrorMessage, step: Optional[Step], reg: Option
             checks[0] if checks else None, 0)
 
 
+def _loop_iteration(ctx: _Ctx, step: Optional[Step]) -> bool:
+    """The failing path visited the failing instruction before (a later loop iteration)."""
+    if step is None:
+        return False
+    return any(st.seq != step.seq and st.idx == step.idx for st in ctx.t.walk_back(step.seq))
+
+
 def _index_range_lost(ctx, step, slc: list[SliceStep], at: str) -> Optional[tuple[str, str]]:
     """An unbounded map-value index that *was* bounded somewhere: at a join or across a spill.
 
@@ -191,17 +389,19 @@ def _index_range_lost(ctx, step, slc: list[SliceStep], at: str) -> Optional[tupl
     needs a level-2 log) and this path entered through a branch: the check does not
     dominate the access.
     """
-    checks = [s for s in slc if s.role == "check"]
-    fills = [s for s in slc if s.role == "fill"]
-    if checks and fills and any(f.seq > c.seq for f in fills for c in checks):
-        c = checks[0]
-        f = next(f for f in fills if f.seq > c.seq)
+    checks = [s for s in slc if s.role == "check" and _is_scalar_check(ctx, s)]
+    lost = _spill_lost_range(ctx, slc, min(c.seq for c in checks)) if checks else None
+    if lost is not None:
+        before = lost[0].seq if lost[0] is not None else lost[1].seq
+        c = next((c for c in checks if c.seq < before), checks[-1])
+        f = lost[1]
         return ("range-lost-spill",
                 f"the index was checked at {_loc(ctx, c.idx)} but then went through the stack "
                 f"({f.text.strip()} at {_loc(ctx, f.idx)}) and came back without its range, so "
                 f"the access at {at} is unbounded")
-    if step is not None and ctx.t.visits.get(step.idx, 0) > 1:
-        p = next((p for p in reversed(ctx.t.paths) if p.id == step.path), None)
+    joined = _passed_elsewhere(ctx, step)
+    if joined is not None:
+        p = joined[1]
         if p is not None and p.src is not None:
             return ("range-lost-join",
                     f"the access at {at} was verified on an earlier path, where the index was "
@@ -252,6 +452,13 @@ def classify(ctx: _Ctx, e: ErrorMessage, step: Optional[Step]):
     if fam == "pkt-offset-too-large":
         return ("pkt-offset-too-large", f"at {at} the constant {e.field('value')} would put "
                 f"the packet pointer beyond offset {MAX_PACKET_OFF:#x}", None, None, slc)
+    if (step is not None and _is_helper_call(step.insn)
+            and fam in ("map-value-oob", "map-key-oob", "mem-oob", "stack-oob", "max-outside",
+                        "min-outside", "unbounded-access")):
+        # the access is the helper's: a buffer argument and a size argument that do not fit
+        return ("helper-arg", f"the helper {step.insn.callee} called at {at} would access "
+                f"memory outside the buffer it is given ({e.text.strip()}): pass a size that "
+                f"is bounded by the buffer's size (and > 0)", None, None, slc)
     if fam in ("map-value-oob", "map-key-oob", "mem-oob"):
         vs = e.field("value_size") or e.field("key_size") or e.field("mem_size")
         off, size = int(e.field("off", 0)), int(e.field("size", 0))
@@ -260,6 +467,17 @@ def classify(ctx: _Ctx, e: ErrorMessage, step: Optional[Step]):
             return ("helper-arg", f"a helper at {at} is given a size that may be 0 (a zero-sized "
                     f"access to a {vs}-byte value): bound the size to >= 1", None, None, slc)
         mask = _last_mask(slc)
+        if excess > size:
+            lost = _index_range_lost(ctx, step, slc, at)
+            if lost is not None:
+                return lost + (None, None, slc)
+        ichk = _index_check(ctx, slc) if excess > size else None
+        if ichk is not None:
+            return ("map-value-oob",
+                    f"the index is bounded by the check at {_loc(ctx, ichk.idx)} "
+                    f"({ichk.text.strip()}), but that bound lets the access at {at} reach bytes "
+                    f"[{off}, {off + size}) of a {vs}-byte value: the check is too loose for "
+                    f"the buffer", ctx_check(ctx, ichk), None, slc)
         if excess > size and mask is not None:
             return ("map-value-oob",
                     f"the index is masked with {mask:#x} before the access at {at}, so it can "
@@ -319,7 +537,14 @@ def classify(ctx: _Ctx, e: ErrorMessage, step: Optional[Step]):
         if "or_null" in t:
             return ("null-not-checked", f"R{e.field('reg')} is a {t} (it may be NULL) and is "
                     f"dereferenced at {at} without a NULL check", None, None, slc)
-        if any(s.role == "fill" for s in slc):
+        stale = _invalidated_pkt_pointer(ctx, step, slc)
+        if stale is not None:
+            return ("pkt-no-check", f"R{e.field('reg')} was a packet pointer, but the call at "
+                    f"{_loc(ctx, stale.idx)} ({stale.insn.text.strip()}) may change the packet "
+                    f"and invalidated every packet pointer: at {at} it is a plain scalar. Load "
+                    f"data/data_end again after the call and check the bytes before the read",
+                    None, None, slc)
+        if _pointer_spilled(ctx, slc):
             return ("range-lost-spill", f"R{e.field('reg')} is a '{t}' at {at}: the pointer "
                     "lost its type through a stack spill/fill", None, None, slc)
         return ("scalar-deref", f"R{e.field('reg')} is a '{t}', not a pointer, at {at}",
@@ -343,6 +568,12 @@ def classify(ctx: _Ctx, e: ErrorMessage, step: Optional[Step]):
                "infinite-loop": "infinite-loop", "back-edge": "back-edge",
                "loop-detected": "back-edge"}[fam]
         return (cls, _loop_explanation(ctx, cls, e), None, None, [])
+    if fam == "ptr-offset" and re.search(r"\bctx ptr\b|\bctx\b.*\bdisallowed\b", e.text):
+        # "dereference of modified ctx ptr R1 off=76 disallowed": the context is accessed
+        # through a moved pointer (ctx + off); only ctx->field at its fixed offset is allowed
+        return ("ctx-access", f"at {at} the context is read or written through a pointer "
+                f"moved away from the context's start ({e.text.strip()}): access the field "
+                f"directly (ctx->field) with its own size", None, None, slc)
     if fam in ("ptr-arith-oob", "ptr-arith-unbounded", "ptr-arith-prohibited", "ptr-offset",
                "pkt-end-arith", "pkt-cmp"):
         return ("ptr-arith", f"at {at}: {e.text.strip()}", None, None, slc)
@@ -376,65 +607,53 @@ def _loop_explanation(ctx: _Ctx, cls: str, e: ErrorMessage) -> str:
                    f"{c.states} branch states; {total} insns processed in all)")
 
 
-def _loop_region(trace: Trace, idx: Optional[int]) -> Optional[tuple[int, int]]:
-    """The widest back-edge region containing idx (the outer loop), else the costliest."""
-    loops = trace.loops()
-    if idx is not None:
-        inside = [(h, t) for h, t in loops if h <= idx <= t]
-        if inside:
-            return max(inside, key=lambda r: r[1] - r[0])
-    costs = loop_costs(trace)
-    return (costs[0].head, costs[0].tail) if costs else None
-
-
-def failing_step_for_loop(ctx: _Ctx, cls: str, e: ErrorMessage) -> Optional[int]:
-    """The instruction to blame for a loop failure: the error names it, else the back-edge."""
-    for k in ("insn",):
-        v = e.field(k)
-        if v is not None:
-            return int(v)
-    v = e.field("to")
-    if v is not None:
-        return int(v)
-    costs = loop_costs(ctx.t)
-    if costs:
-        return costs[0].head
-    return ctx.t.failing.idx if ctx.t.failing else None
-
-
 def diagnose_trace(trace: Trace, lines_of: Optional[LinesOf] = None,
                    kernel_report: Optional[KernelReport] = None) -> Optional[Diagnosis]:
     e = trace.error
+    step = trace.failing
+    if e is None and trace.error_text is None and trace.unknown_tail is not None:
+        # an error line the grammar does not know, recognised here by its text
+        ln, st, regs = trace.unknown_tail
+        cand = fallback_error(ln.text)
+        if cand.family != "unknown":
+            e, step = cand, st
+            trace.failing, trace.failing_regs = st, regs
     if e is None:
         if trace.error_text is None:
             return None
-        e = ErrorMessage("unknown", trace.error_text)
+        e = fallback_error(trace.error_text)
+    elif e.family == "stack-uninit":
+        # "invalid indirect access to stack R1 off=-16 size=32" is the *bounds* message of
+        # check_stack_access_within_bounds() (a helper given more bytes than the frame
+        # holds), not an uninitialised read; the grammar files it under stack-uninit
+        cand = fallback_error(e.text)
+        if cand.family == "stack-oob":
+            e = cand
     ctx = _Ctx(trace, lines_of)
-    step = trace.failing
     cls_id, expl, chk, proved, slc = classify(ctx, e, step)
     fc = catalog.get(cls_id)
     region = None
     if fc.category == "bounded-loop":
         idx = failing_step_for_loop(ctx, cls_id, e)
         insn_text = trace.program[idx].text if idx in trace.program else None
-        region = _loop_region(trace, idx)
-    elif cls_id == "bad-return" and slc:
-        # blame the instruction that set the return value, not the exit
+        named = e.field("insn") is not None or e.field("to") is not None
+        region = loop_region(trace, idx, named)
+    elif cls_id == "bad-return" and slc and not is_return_stmt(ctx, step):
+        # the exit is the function's shared epilogue (its line is the closing brace): blame
+        # the instruction that set the return value; an exit on a `return` line of its own
+        # is where the value is returned and is reported as it is
         defs = [s for s in slc if s.role == "def"]
         idx = defs[0].idx if defs else (step.idx if step else None)
         insn_text = defs[0].text if defs else (step.insn.text if step else None)
+    elif cls_id == "unreleased-ref" and step is not None:
+        idx = leak_site(ctx, e, step)
+        insn_text = trace.program[idx].text if idx in trace.program else step.insn.text
     else:
         idx = step.idx if step else None
         insn_text = step.insn.text if step else None
     f, l, code = ctx.where(idx)
     if region is not None:
-        # a loop is reported at its first source line (the for/while line): the smallest
-        # line among the instructions of the back-edge region, in the failing insn's file
-        best = None
-        for i in range(region[0], region[1] + 1):
-            rf, rl, rc = ctx.where(i)
-            if rl is not None and (f is None or rf == f) and (best is None or rl < best[1]):
-                best = (rf, rl, rc)
+        best = loop_header(ctx, region, f)
         if best is not None:
             f, l, code = best
     chk_idx = chk[0].idx if chk else None

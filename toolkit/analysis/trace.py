@@ -55,6 +55,9 @@ class PathInfo:
 class Trace:
     program: dict[int, Insn] = field(default_factory=dict)
     source: dict[int, SourceRef] = field(default_factory=dict)
+    # insn -> the source line printed last before it when the insn was reached by a jump
+    # with no line of its own printed: probably, not surely, its line (see build_trace)
+    source_weak: dict[int, SourceRef] = field(default_factory=dict)
     visits: dict[int, int] = field(default_factory=dict)
     prunes: dict[int, int] = field(default_factory=dict)     # "safe" hits per insn
     branch_in: dict[int, int] = field(default_factory=dict)  # `from` headers per target
@@ -77,6 +80,10 @@ class Trace:
     scc_backedges: int = 0
     cut: bool = False          # the recorded log was cut (capture annotation): the last
                                # printed insn is not the failing one
+    # (line, step, regs): an unrecognised line right after the last instruction, followed
+    # by `processed`, when no error line was recognised: a candidate error message of a
+    # family the grammar does not know (the diagnosis decides from its text)
+    unknown_tail: Optional[tuple] = None
 
     # ---------------------------------------------------------------- queries
     @property
@@ -163,8 +170,14 @@ def build_trace(lines: Iterable[LogLine]) -> Trace:
     stack: list[tuple[int, int, int]] = []   # (branch idx, path, seq) of possibly pushed branches
     paths_by_id: dict[int, PathInfo] = {}
     seq = 0
+    src_fresh = False
     last_step: Optional[Step] = None
     after_error = False
+    # an unrecognised line printed right after an instruction and followed by the final
+    # `processed N insns` line: the error message of a family the grammar does not know
+    # yet (dropped as soon as the log shows that verification went on; a log that ends
+    # without `processed` is truncated and an unknown last line there is not an error)
+    pending: Optional[tuple[LogLine, Optional[Step], dict]] = None
 
     def new_path(src, dst, spec) -> int:
         nonlocal path_id
@@ -187,6 +200,8 @@ def build_trace(lines: Iterable[LogLine]) -> Trace:
     for ln in lines:
         t.lines_total += 1
         k = ln.kind
+        if pending is not None and k in ("insn", "from", "state", "safe", "func", "error"):
+            pending = None
         if k == "insn":
             d: InsnLine = ln.data
             if path_id < 0:
@@ -198,7 +213,19 @@ def build_trace(lines: Iterable[LogLine]) -> Trace:
             t.program[d.idx] = d.insn
             t.visits[d.idx] = t.visits.get(d.idx, 0) + 1
             if cur_src is not None:
-                t.source.setdefault(d.idx, cur_src)
+                jumped = (last_step is not None and not src_fresh
+                          and d.idx not in (last_step.idx + 1, last_step.idx + 2))
+                if jumped:
+                    # control moved (a taken jump, a call or a return) and the kernel printed
+                    # no source line: it prints one only when the line info changes from the
+                    # last *printed* one, and a level-1 log drops the printed paths that
+                    # verified, so the line above may belong to other code: a guess only
+                    if d.idx not in t.source:
+                        t.source_weak.setdefault(d.idx, cur_src)
+                else:
+                    t.source.setdefault(d.idx, cur_src)
+                    t.source_weak.pop(d.idx, None)
+            src_fresh = False
             st = Step(seq, path_id, d.idx, d.insn, d.state, regs, ln.lineno,
                       d.state.frame if d.state is not None else 0)
             t.steps.append(st)
@@ -232,6 +259,7 @@ def build_trace(lines: Iterable[LogLine]) -> Trace:
             t.program.setdefault(d.idx, d.insn)
         elif k == "source":
             cur_src = ln.data
+            src_fresh = True
             if ln.data.file:
                 t.has_line_info = True
         elif k == "state":
@@ -275,6 +303,9 @@ def build_trace(lines: Iterable[LogLine]) -> Trace:
         elif k.startswith("report_"):
             t.report.append(ln)
         elif k == "processed":
+            if pending is not None and not t.errors:
+                t.unknown_tail = pending
+            pending = None
             t.processed = ln.data
         elif k == "verification_time":
             t.verification_time_us = ln.data
@@ -283,4 +314,8 @@ def build_trace(lines: Iterable[LogLine]) -> Trace:
         elif k == "unknown" and after_error and not t.report:
             # an error message outside the catalog, right after the failing insn
             t.errors.append(ln)
+        elif k == "unknown" and not after_error and last_step is not None and pending is None \
+                and t.processed is None and ln.text.strip():
+            pending = (ln, None if t.cut else last_step, regs)
     return t
+

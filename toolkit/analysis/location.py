@@ -1,0 +1,167 @@
+"""Where a failure is reported: the source line rules that do not follow the failing insn.
+
+Contract: pure functions of the diagnosis context `ctx` (toolkit.analysis.diagnose._Ctx:
+`.t` the Trace, `.where(idx) -> (file, line, code)`, `.lines_of`) and the error:
+  failing_step_for_loop(ctx, cls, e) -> insn   the insn a loop failure is blamed on
+  loop_region(trace, idx, named) -> (head, tail) | None   the back-edge region around it
+  loop_header(ctx, region, file) -> (file, line, code) | None   the loop's for/while line
+  leak_site(ctx, e, step) -> insn              where a reference leak is reported
+  is_return_stmt(ctx, step) -> bool            the exit has a `return` line of its own
+Each rule reads only what the log (and the object's line info) says: back-edges, visit
+counts, frames, the source text of lines, the path that failed.
+"""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from ..logmodel import ErrorMessage
+from .slicing import loop_costs
+from .trace import Step, Trace
+
+
+# a source line that opens (or closes, for do-while) a loop
+_LOOP_KEYWORD = re.compile(r"^\s*(?:\}\s*)?(?:for|while|do|bpf_for|bpf_for_each|bpf_repeat)\b")
+
+
+def loop_region(trace: Trace, idx: Optional[int], named: bool = False) -> Optional[tuple[int, int]]:
+    """The widest back-edge region containing idx (the outer loop), else the costliest.
+    When the error itself named idx (`infinite loop detected at insn N`) and no printed
+    back-edge encloses it, there is no region: a loop elsewhere would be the wrong line."""
+    loops = trace.loops()
+    if idx is not None:
+        inside = [(h, t) for h, t in loops if h <= idx <= t]
+        if inside:
+            return max(inside, key=lambda r: r[1] - r[0])
+        if named:
+            return None
+    costs = loop_costs(trace)
+    return (costs[0].head, costs[0].tail) if costs else None
+
+
+def failing_step_for_loop(ctx, cls: str, e: ErrorMessage) -> Optional[int]:
+    """The instruction to blame for a loop failure: the error names it, else the back-edge."""
+    for k in ("insn",):
+        v = e.field(k)
+        if v is not None:
+            return int(v)
+    v = e.field("to")
+    if v is not None:
+        return int(v)
+    costs = loop_costs(ctx.t)
+    if costs:
+        # the loop the verifier was in when it gave up, if it is a loop that mattered
+        # (a fair share of the work); else the costliest loop
+        fail = ctx.t.failing.idx if ctx.t.failing is not None else None
+        if fail is not None:
+            inside = [c for c in costs if c.head <= fail <= c.tail]
+            if inside:
+                c = max(inside, key=lambda c: c.tail - c.head)
+                if c.share >= 0.25 or c is costs[0]:
+                    return c.head
+        return costs[0].head
+    call = _iterating_call(ctx)
+    if call is not None:
+        return call
+    return ctx.t.failing.idx if ctx.t.failing else None
+
+
+_ITERATING_HELPERS = ("bpf_loop", "bpf_for_each_map_elem", "bpf_user_ringbuf_drain")
+
+
+def _iterating_call(ctx) -> Optional[int]:
+    """The helper call that iterates a callback (bpf_loop & co.) the failing path is in, when
+    the failing insn runs in a deeper frame than it: the verifier walks such callbacks
+    again and again with no back-edge in the program text, and the call is "the loop"."""
+    st = ctx.t.failing
+    if st is None:
+        return None
+    frame = None
+    for x in ctx.t.walk_back(st.seq, limit=200_000):
+        if frame is None and x.after is not None:
+            frame = x.after.frame            # the failing insn's frame: the last printed one
+        if x.insn.op == "call" and x.insn.callee in _ITERATING_HELPERS:
+            return x.idx if frame else None
+    return None
+
+
+def loop_header(ctx, region: tuple[int, int], f: Optional[str]):
+    """(file, line, code) of a loop's header, the line a loop failure is reported at.
+
+    clang rotates loops: the back-edge is the loop condition at the bottom, the body starts
+    at the back-edge target, and the `for`/`while` line is spread over the guard before the
+    loop, the increment and the condition, so neither end of the region reliably carries
+    it; inlined helpers called in the body bring lines from elsewhere in the file. The
+    header is therefore the smallest line whose source text opens a loop (for / while / do
+    / bpf_for...) among the region's instructions, else among the few instructions just
+    before the region (the rotated loop's guard); without source text (or no such line),
+    the smallest line of the region, as before. Only lines of the failing insn's file.
+    """
+    def scan(rng):
+        best_kw = best_any = None
+        for i in rng:
+            if i not in ctx.t.program and ctx.lines_of is None:
+                continue
+            rf, rl, rc = ctx.where(i)
+            if rl is None or (f is not None and rf != f):
+                continue
+            if best_any is None or rl < best_any[1]:
+                best_any = (rf, rl, rc)
+            if rc and _LOOP_KEYWORD.match(rc) and (best_kw is None or rl < best_kw[1]):
+                best_kw = (rf, rl, rc)
+        return best_kw, best_any
+    if f is None:
+        f = ctx.where(region[1])[0]       # the back-edge's file when the failing insn has none
+    kw, any_ = scan(range(region[0], region[1] + 1))
+    if kw is not None:
+        return kw
+    pre_kw, _ = scan(range(max(region[0] - 12, 0), region[0]))
+    if pre_kw is not None and (any_ is None or pre_kw[1] <= any_[1]):
+        return pre_kw
+    return any_
+
+
+_ALLOC_INSN = re.compile(r"alloc_insn=(\d+)")
+_RETURN = re.compile(r"\breturn\b")
+
+
+def is_return_stmt(ctx, step: Optional[Step]) -> bool:
+    """The failing exit has a source line of its own that is a `return` statement."""
+    if step is None or step.insn.op != "exit":
+        return False
+    _, line, code = ctx.where(step.idx)
+    return line is not None and code is not None and bool(_RETURN.search(code))
+
+
+def _is_closing_brace(code: Optional[str]) -> bool:
+    return code is not None and code.strip() in ("}", "};")
+
+
+def leak_site(ctx, e: ErrorMessage, step: Step) -> Optional[int]:
+    """The instruction to report a reference leak at.
+
+    The kernel fails at the exit. When the exit is the function's shared epilogue (its line
+    is the closing brace) the leaking `return` has no instruction of its own: clang merged
+    it into the epilogue. Walking the failing path back out of the epilogue: when the first
+    instruction before it is a branch, the leaking path jumped into the epilogue there
+    (`if (cond) return ...;`): report the branch. Otherwise (the path ran straight into the
+    closing brace: nothing released at all) report where the reference was acquired
+    (alloc_insn=N). An exit with a line of its own (`return x;`) is reported as is.
+    """
+    if step.insn.op != "exit":
+        return step.idx
+    _, _, code = ctx.where(step.idx)
+    if not _is_closing_brace(code):
+        return step.idx
+    _, exit_line, _ = ctx.where(step.idx)
+    for st in ctx.t.walk_back(step.seq, limit=64):
+        _, sl, sc = ctx.where(st.idx)
+        if sl is None or sl == exit_line or _is_closing_brace(sc):
+            continue                      # still in the epilogue
+        if st.insn.op == "jcond":
+            return st.idx                 # the leaking path branched into the epilogue
+        break
+    m = _ALLOC_INSN.search(e.text)
+    if m is not None:
+        return int(m.group(1))
+    return step.idx
