@@ -6,7 +6,11 @@ does not decode) are read here from their documented layouts (kernel Documentati
 Errors: a missing file or a file that is not a BPF ELF object raises FqdnkitError naming it.
 
 Program discovery follows libbpf: every global FUNC symbol in an executable section
-other than .text is a program; .text holds subprograms.
+other than .text is a program; .text holds subprograms. A program's `lines` also cover the
+.text subprograms libbpf appends after its own instructions, laid out in libbpf's order
+(`bpf_object__reloc_code`: depth first, each subprogram appended when its first call or
+callback reference is met), so instruction numbers past the program's own code (as the
+kernel prints them) map to the subprogram's source lines.
 """
 from __future__ import annotations
 
@@ -67,6 +71,77 @@ def parse_line_info(btf: bytes, btf_ext: bytes) -> dict[str, list[SourceLine]]:
     return out
 
 
+_CALL = 0x85           # BPF_JMP | BPF_CALL
+_LD_IMM64 = 0x18       # BPF_LD | BPF_IMM | BPF_DW
+_PSEUDO_CALL = 1
+
+
+def _relocations(elf, symtab, sec_index: int) -> dict[int, tuple[int, object]]:
+    """Byte offset in section -> (symbol value in bytes, section index of the symbol)."""
+    out: dict[int, tuple[int, object]] = {}
+    if symtab is None:
+        return out
+    for rel in elf.iter_sections():
+        if rel["sh_type"] not in ("SHT_REL", "SHT_RELA") or rel["sh_info"] != sec_index:
+            continue
+        for r in rel.iter_relocations():
+            sym = symtab.get_symbol(r["r_info_sym"])
+            out[r["r_offset"]] = (sym["st_value"], sym["st_shndx"])
+    return out
+
+
+def subprogram_layout(code: bytes, start: int, count: int, relocs: dict[int, tuple[int, object]],
+                      text_code: bytes, text_relocs: dict[int, tuple[int, object]],
+                      text_funcs: list[tuple[int, int]], text_idx: int,
+                      same_is_text: bool = False) -> list[tuple[int, int, int]]:
+    """Where libbpf puts .text subprograms after a program: [(text_start, count, offset)].
+
+    `code` is the program's section, [start, start+count) its instructions; `text_funcs`
+    the (start, count) of every .text function, in instructions. Offsets are relative to
+    the program's first instruction. Pure: follows libbpf's reloc_code walk."""
+    placed: dict[int, int] = {}
+    layout: list[tuple[int, int, int]] = []
+    total = count
+
+    def func_at(idx: int):
+        for fs, fc in text_funcs:
+            if fs <= idx < fs + fc:
+                return fs, fc
+        return None
+
+    def walk(sec_code: bytes, sec_relocs, f_start: int, f_count: int, in_text: bool):
+        nonlocal total
+        for i in range(f_start, f_start + f_count):
+            off = i * 8
+            if off + 8 > len(sec_code):
+                break
+            op, regs, _o, imm = struct.unpack_from("<BBhi", sec_code, off)
+            rel = sec_relocs.get(off)
+            is_call = op == _CALL and regs >> 4 == _PSEUDO_CALL
+            # clang emits a callback's address as a plain ld_imm64 relocated against .text;
+            # libbpf turns it into BPF_PSEUDO_FUNC
+            is_func = op == _LD_IMM64 and rel is not None and rel[1] == text_idx
+            if not (is_call or is_func):
+                continue
+            if rel is not None:
+                sym_off = rel[0]
+                target = sym_off // 8 + imm + 1 if is_call else (sym_off + imm) // 8
+            elif is_call and in_text:
+                target = i + imm + 1
+            else:
+                continue
+            fn = func_at(target)
+            if fn is None or fn[0] in placed:
+                continue
+            placed[fn[0]] = total
+            layout.append((fn[0], fn[1], total))
+            total += fn[1]
+            walk(text_code, text_relocs, fn[0], fn[1], True)
+
+    walk(code, relocs, start, count, same_is_text)
+    return layout
+
+
 def parse_expectations(raw: bytes, path: str) -> tuple[Expectation, ...]:
     """Decode FQDNKIT_EXPECT records (see reference_bpf/lib/expect.bpf.h)."""
     tokens = raw.split(b"\0")
@@ -116,6 +191,14 @@ def _read_cached(path: str, mtime_ns: int, size: int) -> ObjectSpec:
             raise FqdnkitError(f"{path}: malformed BTF line info ({e})") from None
 
     symtab = elf.get_section_by_name(".symtab")
+    text_idx = next((i for i, sec in enumerate(sections) if sec.name == ".text"), None)
+    text_code = sections[text_idx].data() if text_idx is not None else b""
+    text_relocs = _relocations(elf, symtab, text_idx) if text_idx is not None else {}
+    text_funcs = sorted({(sym["st_value"] // 8, sym["st_size"] // 8)
+                         for sym in (symtab.iter_symbols() if symtab else ())
+                         if sym["st_info"]["type"] == "STT_FUNC" and sym["st_shndx"] == text_idx
+                         and sym["st_size"]}) if text_idx is not None else []
+    text_lines = lines_by_sec.get(".text", [])
     programs: list[ProgramSpec] = []
     maps: list[str] = []
     maps_idx = next((i for i, s in enumerate(sections) if s.name == ".maps"), None)
@@ -130,7 +213,15 @@ def _read_cached(path: str, mtime_ns: int, size: int) -> ObjectSpec:
             start = sym["st_value"] // 8
             count = sym["st_size"] // 8
             sec_lines = lines_by_sec.get(sec.name, [])
-            own = tuple(l for l in sec_lines if start <= l.insn_off < start + count)
+            own = [l for l in sec_lines if start <= l.insn_off < start + count]
+            if text_funcs:
+                layout = subprogram_layout(sec.data(), start, count, _relocations(elf, symtab, shndx),
+                                           text_code, text_relocs, text_funcs, text_idx)
+                for t_start, t_count, at in layout:
+                    own += [SourceLine(insn_off=start + at + (l.insn_off - t_start), file=l.file,
+                                       line=l.line, col=l.col, text=l.text)
+                            for l in text_lines if t_start <= l.insn_off < t_start + t_count]
+            own = tuple(own)
             programs.append(ProgramSpec(name=sym.name, section=sec.name, prog_type=ptype,
                                         attach_type=atype, sec_insn_off=start, insn_count=count,
                                         lines=own))

@@ -60,3 +60,42 @@ def test_non_elf_is_a_clear_error(tmp_path):
     p.write_text("hello")
     with pytest.raises(FqdnkitError, match="text.o: not an ELF file"):
         read_object(str(p))
+
+
+def test_subprograms_are_laid_out_after_the_program_like_libbpf(build_dir):
+    # walk_qname (bpf_loop technique) calls static subprograms and passes bpf_loop callbacks
+    # (ld_imm64 relocated against .text): their lines must follow the program's own code
+    spec = read_object(str(build_dir / "techniques" / "dns_walk_tc.bpf_loop.bpf.o"))
+    prog = spec.program("walk_qname")
+    past = [l for l in prog.lines if l.insn_off >= prog.sec_insn_off + prog.insn_count]
+    assert past, "the callbacks' line info must be appended"
+    assert all(l.file.endswith("dns_walk.bpf.h") or l.file.endswith(".bpf.h") for l in past)
+    offs = [l.insn_off for l in prog.lines]
+    assert offs == sorted(offs)
+
+
+@pytest.mark.root
+def test_appended_subprogram_lines_agree_with_the_kernels_annotations(build_dir):
+    # oracle: the kernel's level-2 log prints `; text @ file:LINE` before instructions, in
+    # the instruction numbering after libbpf appended the subprograms
+    import re
+    from toolkit.loader import load_program
+    obj = str(build_dir / "techniques" / "dns_walk_tc.bpf_loop.bpf.o")
+    prog = read_object(obj).program("walk_qname")
+    res = load_program(obj, "walk_qname", log_level=2)
+    assert res.verdict is Verdict.ACCEPTED
+    want, pending = {}, None
+    for ln in res.log.splitlines():
+        m = re.match(r"^; .* @ (\S+):(\d+)$", ln)
+        if m:
+            pending = (m.group(1).rsplit("/", 1)[-1], int(m.group(2)))
+            continue
+        m = re.match(r"^(\d+): \(", ln)
+        if m and pending:
+            want.setdefault(int(m.group(1)), pending)
+        pending = None
+    beyond = {i: w for i, w in want.items() if i >= prog.insn_count}
+    assert beyond, "the log must reach the appended callbacks"
+    for insn, (f, line) in want.items():
+        got = source_line_for(prog, insn)
+        assert got is not None and (got.file.rsplit("/", 1)[-1], got.line) == (f, line), insn

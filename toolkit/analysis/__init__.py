@@ -45,13 +45,13 @@ def lines_resolver(object_spec, program: Optional[str]):
         return None
 
     def lines_of(insn: int):
-        # the program's own line info covers its own instructions only: subprograms that
-        # libbpf appended after them (from .text) have none here, and a wrong line is
-        # worse than none
-        if prog.insn_count and insn >= prog.insn_count:
-            return None
         sl = source_line_for(prog, insn)
         if sl is None:
+            return None
+        # past the program's own code only the appended subprograms' lines apply (elf lays
+        # them out like libbpf); a main-program line there would be a wrong line
+        if prog.insn_count and insn >= prog.insn_count and \
+                sl.insn_off < prog.sec_insn_off + prog.insn_count:
             return None
         return sl.file.rsplit("/", 1)[-1], sl.line, sl.text
     return lines_of
