@@ -10,9 +10,9 @@
  *      the packet recorded in fqk_queries; destination in fqk_allow[(workload, IP)] with
  *      expiry > now allowed; else dropped (FQK_DROP_NOT_LEARNED / FQK_DROP_EXPIRED), or
  *      only counted when the policy is in audit mode.
- * TCP queries are recorded when whole messages (length prefix + body) sit in one
- * segment (what dig, unbound-style clients and Python sendall() produce); a query split
- * across segments is not recorded and its answer is therefore not learned (fail closed).
+ * TCP queries are not parsed here: egress tags the socket with its workload in the
+ * socket storage fqk_sock_tx, and the sk_msg verdict (sk_msg.bpf.c) records them from the
+ * stream the application writes (once, in order, however it is split into writes).
  */
 #define DNS_LOOP_TECHNIQUE DNS_LOOP_BPF_LOOP
 #include "datapath.bpf.h"

@@ -24,10 +24,11 @@
  *
  * Egress (fqk_egress_enforce): loopback allowed; TCP/UDP to one of the policy's resolvers
  * allowed and the DNS queries in it recorded (fqk_queries: 5-tuple + id -> workload,
- * question); a learned unexpired destination allowed; else dropped, or only counted in
- * audit mode. Ingress (fqk_ingress_udp): a UDP datagram goes to fqk_process_msg
- * (learn.bpf.h: anti-spoofing, parsing, policy, learning), the one implementation used by
- * cgroup ingress, tc ingress and sk_skb.
+ * question; UDP here; TCP by the sk_msg verdict from the socket's stream, egress only
+ * tags the socket with its workload); a learned unexpired destination allowed; else
+ * dropped, or only counted in audit mode. Ingress (fqk_ingress_udp): a UDP datagram goes
+ * to fqk_process_msg (learn.bpf.h: anti-spoofing, parsing, policy, learning), the one
+ * implementation used by cgroup ingress, tc ingress and sk_skb.
  * UDP payload length comes from the UDP header (tc sees Ethernet padding after the IP
  * packet and IP fragments before reassembly: a datagram longer than the skb is a first
  * fragment and is not looked at: nothing learned, fail closed).
@@ -36,15 +37,17 @@
 #define FQDNKIT_DATAPATH_BPF_H
 
 #include "learn.bpf.h"
+#include "dns_socks.bpf.h"
 
-#define FQK_TCP_QUERIES_PER_SEGMENT 4	/* whole DNS messages recorded per TCP segment */
 #define FQK_ANCESTOR_LEVELS 8		/* cgroup levels searched for a workload */
 #define FQK_WL_IFACE (1ULL << 63)	/* interface workload tag (never set in a cgroup id) */
 #define UDP_HDR_LEN 8
 #define ICMPV6_ND_FIRST 133		/* router solicitation .. redirect (RFC 4861) */
 #define ICMPV6_ND_LAST 137
 
-/* what egress records: UDP queries, and TCP queries whole in one segment */
+/* what egress does with DNS to a resolver: record UDP queries; tag TCP sockets with their
+ * workload (fqk_sock_tx) so that the sk_msg verdict (sk_msg.bpf.c) records the queries
+ * of the outgoing stream: egress sees retransmissions and segments, not the stream */
 #define FQK_REC_UDP 1
 #define FQK_REC_TCP 2
 
@@ -144,42 +147,40 @@ static __always_inline void fqk_record_query(struct fqk_scratch *s, __u32 len, _
 		fqk_count(FQK_QUERY_TABLE_FULL);
 }
 
-/* fqk_record_queries - record the DNS queries in the packet @t describes (@rec: FQK_REC_*) */
+/* fqk_sock_tag - remember the workload of the skb's socket for the sk_msg verdict */
+static __always_inline void fqk_sock_tag(struct __sk_buff *skb, __u64 wid)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct fqk_sock_tx *tx;
+
+	if (!sk)
+		return;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return;
+	tx = bpf_sk_storage_get(&fqk_sock_tx, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (tx && tx->wid != wid)
+		tx->wid = wid;
+}
+
+/* fqk_record_queries - record the DNS queries in the packet @t describes (@rec: FQK_REC_*);
+ * TCP: only tag the socket (its queries are recorded from the stream, by sk_msg) */
 static __always_inline void fqk_record_queries(struct __sk_buff *skb, __u64 wid,
 					       const struct ip_tuple *t, __u32 rec)
 {
 	struct fqk_scratch *s = fqk_scratch_get();
-	__u32 pos, end;
-	__be16 plen;
 	int n;
 
-	if (!s || !t->payload_off || t->payload_off >= skb->len)
-		return;
-	if (t->proto == IPPROTO_UDP) {
-		if (!(rec & FQK_REC_UDP))
-			return;
-		n = fqk_udp_msg_load(skb, t, s->msg);
-		if (n > 0)
-			fqk_record_query(s, n, wid, t);
+	if (t->proto == IPPROTO_TCP) {
+		if (rec & FQK_REC_TCP)
+			fqk_sock_tag(skb, wid);
 		return;
 	}
-	if (!(rec & FQK_REC_TCP))
+	if (!s || !t->payload_off || t->payload_off >= skb->len || !(rec & FQK_REC_UDP))
 		return;
-	pos = t->payload_off;
-	end = skb->len;
-	for (int i = 0; i < FQK_TCP_QUERIES_PER_SEGMENT; i++) {
-		__u32 mlen;
-
-		if (pos + 2 > end || bpf_skb_load_bytes(skb, pos, &plen, 2) < 0)
-			return;
-		mlen = bpf_ntohs(plen);
-		if (mlen < DNS_HDR_LEN || mlen > DNS_MSG_MAX || pos + 2 + mlen > end)
-			return;
-		if (bpf_skb_load_bytes(skb, pos + 2, s->msg, mlen) < 0)
-			return;
-		fqk_record_query(s, mlen, wid, t);
-		pos += 2 + mlen;
-	}
+	n = fqk_udp_msg_load(skb, t, s->msg);
+	if (n > 0)
+		fqk_record_query(s, n, wid, t);
 }
 
 /* fqk_verdict - count @reason; drops also emit an event. Return: 1 pass, 0 drop (a drop

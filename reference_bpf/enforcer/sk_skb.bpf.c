@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sk_skb stream verdict on fqk_dns_socks: DNS responses over TCP.
+ * sk_skb stream verdict on fqk_dns_socks: DNS responses over TCP (the queries they answer
+ * are recorded from the outgoing stream by the sk_msg verdict, sk_msg.bpf.c).
  *
  * Verdict only, no stream parser. Without a parser the kernel runs the verdict on every
  * skb it takes off the socket's receive queue (sk_psock_verdict_data_ready -> read_skb):
  * each byte of the stream is seen exactly once, skbs whole and from their first byte, and
- * the verdict does the DNS framing itself with per-connection state (tcp_framing.bpf.h).
+ * the verdict does the DNS framing itself with per-connection state (tcp_framing.bpf.h,
+ * direction FQK_TCP_RX).
  * A stream parser would add nothing (DNS framing cannot be done in the parser: it sees
  * the skb from byte 0, not from where the strparser's message starts, FACTS) and it made
  * the socket stall on kernel 6.18: with a parser attached, responses that TCP had already

@@ -2,7 +2,8 @@
 
 Contract (pins under PIN_DIR = /sys/fs/bpf/fqdnkit):
   maps/<name>             every shared map (maps.SHARED_MAPS present in the objects)
-  progs/<name>            fqk_egress, fqk_ingress, fqk_sockops, fqk_stream_verdict;
+  progs/<name>            fqk_egress, fqk_ingress, fqk_sockops, fqk_stream_verdict,
+                          fqk_msg_verdict;
   progs/<name>-<key>      fqk_tc_egress, fqk_tc_ingress: one instance per interface workload
                           (key = workload id in hex), configured through its own
                           fqk_tc_cfg map before it is pinned (tc_iface.bpf.h)
@@ -10,8 +11,8 @@ Contract (pins under PIN_DIR = /sys/fs/bpf/fqdnkit):
   links/tcx_<dir>-<key>   tcx links (egress, ingress) of each interface workload
 Workloads (`Workload`): a cgroup (id = cgroup id) or an interface (id = maps.iface_key of
 the netns cookie and ifindex, computed in the caller's network namespace: run the agent
-in the interface's netns). The sk_skb verdict (no stream parser) is attached to the pinned
-sockhash fqk_dns_socks (the attachment lives as long as the map). Everything the kernel needs is
+in the interface's netns). The sk_skb verdict (no stream parser) and the sk_msg verdict are
+attached to the pinned sockhash fqk_dns_socks (the attachments live as long as the map). Everything the kernel needs is
 pinned: when the agent dies, enforcement, DNS learning and expiry go on unchanged (only
 events are not read and policy files not re-read). `ensure_loaded()` adopts existing
 pins without detaching or reloading anything (no gap); `attach(cgroup)` and
@@ -47,13 +48,16 @@ OBJECTS = [
     ("sockops.bpf.o", {"fqk_sockops": ("sock_ops", "cgroup_sock_ops")}),
     # libbpf 1.1 does not know every sk_skb section name: set the types ourselves
     ("sk_skb.bpf.o", {"fqk_stream_verdict": ("sk_skb", "sk_skb_stream_verdict")}),
+    ("sk_msg.bpf.o", {"fqk_msg_verdict": ("sk_msg", "sk_msg_verdict")}),
 ]
 CGROUP_LINKS = [("egress", "fqk_egress", "cgroup_inet_egress"),
                 ("ingress", "fqk_ingress", "cgroup_inet_ingress"),
                 ("sockops", "fqk_sockops", "cgroup_sock_ops")]
 # verdict only: with a stream parser attached, kernel 6.18 left received DNS responses
-# unread until the next segment arrived (sk_skb.bpf.c)
-SOCKHASH_PROGS = [("fqk_stream_verdict", "sk_skb_stream_verdict")]
+# unread until the next segment arrived (sk_skb.bpf.c); the sk_msg verdict records the
+# TCP queries from the outgoing stream (sk_msg.bpf.c)
+SOCKHASH_PROGS = [("fqk_stream_verdict", "sk_skb_stream_verdict"),
+                  ("fqk_msg_verdict", "sk_msg_verdict")]
 # interface workloads: one instance of each per interface, into the pinned maps
 TC_OBJECTS = [("tc_egress.bpf.o", {"fqk_tc_egress": ("sched_cls", "")}),
               ("tc_ingress.bpf.o", {"fqk_tc_ingress": ("sched_cls", "")})]
@@ -197,9 +201,9 @@ class Enforcer:
                 objs.append(self._load_object(str(obj_dir / fname), progs, shared))
             # sk_skb programs on the sockhash: the attachment lives with the (pinned) map
             sock_fd = shared["fqk_dns_socks"]
-            sk_obj = objs[-1]
+            by_prog = {p: obj for obj, (_, progs) in zip(objs, OBJECTS) for p in progs}
             for name, atype in SOCKHASH_PROGS:
-                libbpf.prog_attach(sk_obj.program(name).fd, sock_fd, atype, 0)
+                libbpf.prog_attach(by_prog[name].program(name).fd, sock_fd, atype, 0)
         except BaseException:
             for obj in objs:
                 obj.close()

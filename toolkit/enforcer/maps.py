@@ -37,7 +37,8 @@ EVENT_TYPES = {EV_DROP: "drop", EV_LEARN: "learn", EV_REJECT: "reject", EV_EVICT
 # maps created by the first object loaded and reused (by fd) by the others
 SHARED_MAPS = ("fqk_workloads", "fqk_policies", "fqk_rules", "fqk_allow", "fqk_names",
                "fqk_queries", "fqk_counters", "fqk_events", "fqk_resolvers", "fqk_dns_socks",
-               "fqk_names_zero", "fqk_tcp_state_map", "fqk_tcp_zero")
+               "fqk_names_zero", "fqk_tcp_state_map", "fqk_tcp_zero",
+               "fqk_sock_tx")   # socket storage: workload tag + TCP send framing state
 
 
 class DnsName(Structure):
