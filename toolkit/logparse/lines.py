@@ -15,8 +15,10 @@ from typing import Iterable, Iterator, Optional
 
 from ..logmodel import (FrameLine, FromLine, FuncLine, InsnLine, LogLine, Precision,
                         ReportLine, SafeLine, SourceRef, State, StateLine)
-from . import grammar
+from . import grammar, shapes
 from .messages import classify_message, is_info
+
+parse_insn = grammar.parse_insn
 
 # ------------------------------------------------------------------ prefix regexes
 _LIBBPF = re.compile(r"^libbpf: (?:prog '(?P<prog>[^']*)': )?(?P<rest>.*)$")
@@ -24,6 +26,11 @@ _BEGIN = re.compile(r"^-- BEGIN (?:DUMP LOG|PROG LOAD LOG) ---?$")
 _END = re.compile(r"^-- END (?:LOG|PROG LOAD LOG) --$")
 _NUM = re.compile(r"^(\d+):(?: (.*))?$")
 _INSN = re.compile(r"^\(([0-9a-f]{2})\) ([^;]*?)\s*(?:;\s?(.*))?$")
+# _NUM and then _INSN on its rest in one (greedy, so cheaper) match, for the commonest
+# line: the instruction is the text before the first ";" with trailing whitespace taken off,
+# the state what follows "; " (one whitespace character taken off), as _INSN gives them. It
+# fails on any newline inside the line, where _NUM fails too (then the general path runs).
+_INSN_LINE = re.compile(r"(\d+): \(([0-9a-f]{2})\) ([^;\n]*)(?:;(.*))?")
 # 6.18: "      0: .1........ (b7) r0 = 0"; an SCC (loop) number may precede the index
 _LIVE = re.compile(r"^\s+(?:(\d+)\s+)?(\d+): ([.0-9]{6,}) \(([0-9a-f]{2})\) ([^;]*?)\s*(?:;\s*(\w[\w ]*))?$")
 # 7.3 preamble listings: "  8: (bf) r3 = r10\tr3: _ -> fp0+0", " 13: (85) call f#26 // r3=fp0-68"
@@ -31,7 +38,7 @@ _PRE_INSN = re.compile(r"^\s*(\d+): \(([0-9a-f]{2})\) ([^\t;]*?)\s*(?:\t(.*)| //
 _FROM = re.compile(r"^from (\d+) to (\d+)( \(speculative execution\))?: ?(.*)$")
 _SOURCE = re.compile(r"^; ?(.*?)(?: @ (\S+):(\d+))?$")
 _FUNC = re.compile(r"^func#(\d+) @(\d+)$")
-_ITEM = re.compile(r"[^\s(]+(?:\([^()]*(?:\([^()]*\)[^()]*)*\))?")
+_ITEM = shapes._ITEM
 _MP = re.compile(r"^mark_precise: frame(\d+): (.*)$")
 _LASTIDX = re.compile(r"^last_idx (-?\d+) first_idx (-?\d+)(?: subseq_idx (-?\d+))?\s*$")
 _REGS_BEFORE = re.compile(r"^regs=(\S*) stack=(\S*) before (\d+): (.*)$")
@@ -71,9 +78,19 @@ _STAT_PREFIXES = (("processed ", "processed", "processed"),
                   ("verification time ", "vtime", "verification_time"))
 
 
-@lru_cache(maxsize=32768)
+# Bounded caches (here and in grammar.py, shapes.py) are kept small on purpose: every
+# entry is a few objects the cyclic garbage collector walks again and again, and with large
+# caches the collector took a quarter of the parse time. The sizes keep the repeats that do
+# occur (a state printed again a few lines later; the same instruction in every iteration).
+@lru_cache(maxsize=1024)
 def parse_state(text: str) -> Optional[State]:
-    """A printed state ("R1=ctx() R10=fp0", "frame1: R1=..", "") -> State, or None."""
+    """A printed state ("R1=ctx() R10=fp0", "frame1: R1=..", "") -> State, or None.
+    Parsed once per shape (shapes.py), with the same result as parse_state_items."""
+    return shapes.parse_state_by_shape(text, parse_state_items)
+
+
+def parse_state_items(text: str) -> Optional[State]:
+    """The reference: a printed state parsed entry by entry (grammar.parse_item)."""
     slots = []
     frame = None
     refs: tuple = ()
@@ -109,6 +126,23 @@ class _Parser:
 
     def line(self, lineno: int, raw: str) -> LogLine:
         s = raw.rstrip("\r\n")
+        if (self.in_dump or not self.wrapped) and not s.startswith(("libbpf: ", "-- ")):
+            # the common case (as the branches below would): verifier output, unwrapped
+            if not self.report:
+                m = _INSN_LINE.fullmatch(s)
+                if m:                           # "N: (op) insn [; state]", as content() does
+                    idx, op, text, st = m.groups()
+                    insn = parse_insn(int(op, 16), text.rstrip())
+                    if insn is not None:
+                        if st is None:
+                            return LogLine(lineno, "insn", s, InsnLine(int(idx), insn, None))
+                        if st[:1].isspace():
+                            st = st[1:]
+                        state = parse_state(st)
+                        if state is not None:
+                            return LogLine(lineno, "insn", s, InsnLine(int(idx), insn, state))
+                    return self.preamble_insn(lineno, s)
+            return self.content(lineno, s)
         if s.startswith("libbpf: "):
             m = _LIBBPF.match(s)
             rest = m.group("rest")
@@ -136,7 +170,7 @@ class _Parser:
         return self.content(lineno, s)
 
     def content(self, lineno: int, s: str) -> LogLine:
-        if not s.strip():
+        if not s or s.isspace():
             return LogLine(lineno, "blank", s)
         c = s[0]
         if self.report:
@@ -371,11 +405,11 @@ class _Parser:
 
 def parse_lines(lines: Iterable[str], start: int = 1) -> Iterator[LogLine]:
     """Typed lines of a verifier log, one per input line, in order. Never raises."""
-    p = _Parser()
+    line = _Parser().line
     n = start
     for n, raw in enumerate(lines, start):
         try:
-            yield p.line(n, raw)
+            yield line(n, raw)
         except Exception as exc:  # noqa: BLE001 - contract: parsing never raises
             yield LogLine(n, "unknown", raw.rstrip("\r\n"), f"internal parser error: {exc!r}")
 
