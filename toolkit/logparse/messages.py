@@ -61,11 +61,14 @@ ERROR_FAMILIES: list[tuple[str, str]] = [
     # ---- stack
     ("stack-var-off", r"invalid (?:unbounded )?variable-offset (?P<rw>read|write|indirect access) (?:from|to|of) stack R" + r"(?P<reg>\d+)"),
     ("stack-var-off", r"variable (?:stack|ctx|\w+) access var_off="),
-    ("stack-oob", r"invalid (?P<rw>read|write) from stack R(?P<reg>\d+) off=" + _n("off") + r" size=" + _n("size")),
+    # check_stack_access_within_bounds(): "invalid%s stack R%d off=%d size=%d" where %s is
+    # "", " read from", " write to" or " indirect access to" (a helper's memory argument)
+    ("stack-oob", r"invalid(?: (?P<rw>read from|write to|indirect access to))? stack R(?P<reg>\d+) off="
+     + _n("off") + r" size=" + _n("size")),
     ("stack-oob", r"invalid (?:stack|write to stack) off=" + _n("off")),
+    # check_stack_read_fixed_off() / check_stack_range_initialized(): bytes never written
     ("stack-uninit", r"invalid read from stack off " + _n("off") + r"\+" + _n("sub") + r" size " + _n("size")),
-    ("stack-uninit", r"invalid (?:indirect read|indirect access to stack|read) from stack (?:R(?P<reg>\d+) )?(?:var_off|off)"),
-    ("stack-uninit", r"invalid indirect access to stack R(?P<reg>\d+) off=" + _n("off")),
+    ("stack-uninit", r"invalid (?:indirect read|read) from stack (?:R(?P<reg>\d+) )?(?:var_off|off)"),
     ("stack-too-big", r"combined stack size of " + _n("frames") + r" calls is " + _n("size")),
     ("stack-too-big", r"stack (?:size|depth) .* (?:too large|exceeds)"),
     ("stack-too-deep", r"the call stack of " + _n("frames") + r" frames is too deep"),
@@ -85,7 +88,7 @@ ERROR_FAMILIES: list[tuple[str, str]] = [
     ("helper-arg", r"(?:Unrecognized arg#\d+ type|R\d+ has value.*expected|R\d+ unbounded memory access.*).*"),
     ("r0-exit", r"At (?:program exit|async callback return|callback return) the register R0 .*"),
     ("r0-exit", r"(?:Global function \S+ doesn't return scalar|R0 leaks addr as return value).*"),
-    ("ref-leak", r"(?:Unreleased reference id=" + _n("id") + r".*|BPF_EXIT instruction (?:cannot be used inside|in main prog).*|.*lock is still held.*|.*must be released before.*)"),
+    ("ref-leak", r"(?:Unreleased reference id=" + _n("id") + r"(?: alloc_insn=" + _n("alloc_insn") + r")?.*|BPF_EXIT instruction (?:cannot be used inside|in main prog).*|.*lock is still held.*|.*must be released before.*)"),
     ("ref-invalid", r"(?:release kernel function .* expects refcounted PTR_TO_BTF_ID|.*reference has not been acquired before|Unreleased reference|cannot release unowned const bpf_dynptr|.*invalid ref.*)"),
     ("func-call", r"(?:unknown func \S+|program of this type cannot use helper \S+|cannot call GPL-restricted function from non-GPL compatible program|calling kernel function \S+ is not allowed|kernel function \S+ args#\d+ .*|invalid func \S+|function calls are not allowed while holding a lock|.* is not allowed in (?:this|sleepable).*|helper call might sleep.*|sleepable helper .* within rcu_read_lock region).*"),
     ("func-call", r"(?:Caller passes invalid args into func#\d+|func#\d+ .*(?:is not|has|too).*|Func#\d+ \('.*'\) (?:return type|arg).*|global function .* (?:expects|returns).*|caller passes invalid args).*"),
