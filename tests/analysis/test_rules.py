@@ -121,11 +121,13 @@ def test_helper_given_a_size_beyond_its_buffer_is_helper_arg():
 
 # ---------------------------------------------------------------- reference leaks
 
-def test_leak_through_a_branch_into_the_shared_epilogue():
-    # `if (pid == 1) return 0;` was merged into the epilogue (line 18, "}"): the branch
-    # that took the leaking path there is reported
+def test_leak_is_reported_at_the_acquisition_and_names_the_leaking_branch():
+    # `if (pid == 1) return 0;` was merged into the epilogue (line 18, "}"): the line is
+    # where the reference was acquired (alloc_insn, line 8); the explanation names the
+    # branch (line 12) through which the leaking path reached the exit
     d = diag_of("e_ringbuf_leak.level2.log")
-    assert (d.class_id, d.insn, d.source_line) == ("unreleased-ref", 9, 12)
+    assert (d.class_id, d.insn, d.source_line) == ("unreleased-ref", 4, 8)
+    assert "branch at line 12" in d.explanation
 
 
 def test_leak_on_the_straight_path_reports_the_acquisition():

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 
 from ..logmodel import ErrorMessage, KernelReport, RegValue
 from . import catalog
-from .location import (failing_step_for_loop, is_return_stmt, leak_site, loop_header,
+from .location import (failing_step_for_loop, is_return_stmt, leak_branch, leak_site, loop_header, return_site,
                        loop_region)
 from .slicing import LoopCost, SliceStep, backward_slice, loop_costs, pkt_checks
 from .trace import Step, Trace
@@ -423,6 +423,15 @@ def _last_mask(slc: list[SliceStep]) -> Optional[int]:
     return None
 
 
+def _inside_frame(e: ErrorMessage) -> bool:
+    """A constant stack access [off, off+size) that lies inside the 512-byte frame."""
+    off, size = e.field("off"), e.field("size")
+    if off is None or size is None or e.field("rw") in ("write to",):
+        return False
+    off, size = int(off), int(size)
+    return size > 0 and -512 <= off and off + size <= 0
+
+
 def classify(ctx: _Ctx, e: ErrorMessage, step: Optional[Step]):
     """(class id, explanation, check step or None, proved range or None, slice)."""
     fam = e.family
@@ -452,6 +461,15 @@ def classify(ctx: _Ctx, e: ErrorMessage, step: Optional[Step]):
     if fam == "pkt-offset-too-large":
         return ("pkt-offset-too-large", f"at {at} the constant {e.field('value')} would put "
                 f"the packet pointer beyond offset {MAX_PACKET_OFF:#x}", None, None, slc)
+    if fam == "stack-oob" and _inside_frame(e):
+        # "invalid read from stack R3 off=-24 size=8" with the bytes inside the 512-byte
+        # frame: kernels that track how much stack was written (6.8+) print the bounds
+        # message for a read beyond the part ever written when uninitialised reads are
+        # not allowed (no CAP_PERFMON): the bytes were never written
+        return ("uninit-read", f"the stack bytes [{e.field('off')}, "
+                f"{int(e.field('off')) + int(e.field('size'))}) read at {at} lie inside the "
+                f"frame but were never written on this path (the kernel reports them beyond "
+                f"the written part of the stack)", None, None, slc)
     if (step is not None and _is_helper_call(step.insn)
             and fam in ("map-value-oob", "map-key-oob", "mem-oob", "stack-oob", "max-outside",
                         "min-outside", "unbounded-access")):
@@ -638,16 +656,20 @@ def diagnose_trace(trace: Trace, lines_of: Optional[LinesOf] = None,
         insn_text = trace.program[idx].text if idx in trace.program else None
         named = e.field("insn") is not None or e.field("to") is not None
         region = loop_region(trace, idx, named)
-    elif cls_id == "bad-return" and slc and not is_return_stmt(ctx, step):
+    elif cls_id == "bad-return" and not is_return_stmt(ctx, step):
         # the exit is the function's shared epilogue (its line is the closing brace): blame
         # the instruction that set the return value; an exit on a `return` line of its own
         # is where the value is returned and is reported as it is
-        defs = [s for s in slc if s.role == "def"]
-        idx = defs[0].idx if defs else (step.idx if step else None)
-        insn_text = defs[0].text if defs else (step.insn.text if step else None)
+        idx, insn_text = return_site(ctx, step, [s for s in slc if s.role == "def"])
     elif cls_id == "unreleased-ref" and step is not None:
         idx = leak_site(ctx, e, step)
         insn_text = trace.program[idx].text if idx in trace.program else step.insn.text
+        br = leak_branch(ctx, step)
+        expl = (f"the reference acquired at {_loc(ctx, idx)} is still held when the program "
+                f"exits at {_loc(ctx, step.idx)}"
+                + (f" on the path that leaves through the branch at {_loc(ctx, br)}"
+                   if br is not None and br != step.idx else "")
+                + f" ({e.text.strip()}): release, submit or discard it on that path too")
     else:
         idx = step.idx if step else None
         insn_text = step.insn.text if step else None

@@ -5,7 +5,9 @@ Contract: pure functions of the diagnosis context `ctx` (toolkit.analysis.diagno
   failing_step_for_loop(ctx, cls, e) -> insn   the insn a loop failure is blamed on
   loop_region(trace, idx, named) -> (head, tail) | None   the back-edge region around it
   loop_header(ctx, region, file) -> (file, line, code) | None   the loop's for/while line
-  leak_site(ctx, e, step) -> insn              where a reference leak is reported
+  leak_site(ctx, e, step) -> insn              where a reference leak is reported (alloc)
+  leak_branch(ctx, step) -> insn | None        the branch the leaking path left through
+  return_site(ctx, step, defs) -> (insn, text) where a bad return value is reported
   is_return_stmt(ctx, step) -> bool            the exit has a `return` line of its own
 Each rule reads only what the log (and the object's line info) says: back-edges, visit
 counts, frames, the source text of lines, the path that failed.
@@ -138,30 +140,48 @@ def _is_closing_brace(code: Optional[str]) -> bool:
 
 
 def leak_site(ctx, e: ErrorMessage, step: Step) -> Optional[int]:
-    """The instruction to report a reference leak at.
+    """The instruction to report a reference leak at: where the reference was acquired.
 
-    The kernel fails at the exit. When the exit is the function's shared epilogue (its line
-    is the closing brace) the leaking `return` has no instruction of its own: clang merged
-    it into the epilogue. Walking the failing path back out of the epilogue: when the first
-    instruction before it is a branch, the leaking path jumped into the epilogue there
-    (`if (cond) return ...;`): report the branch. Otherwise (the path ran straight into the
-    closing brace: nothing released at all) report where the reference was acquired
-    (alloc_insn=N). An exit with a line of its own (`return x;`) is reported as is.
-    """
+    The kernel names it (`alloc_insn=N`, every kernel 6.1..7.x) and it always has a line of
+    its own, while the leaking `return` usually has none (clang merges it into the shared
+    epilogue). The leaking path is given by `leak_branch` (for the explanation)."""
+    m = _ALLOC_INSN.search(e.text)
+    if m is not None:
+        return int(m.group(1))
+    return step.idx
+
+
+def leak_branch(ctx, step: Step) -> Optional[int]:
+    """The branch through which the leaking path jumped into the shared epilogue, if any."""
     if step.insn.op != "exit":
-        return step.idx
-    _, _, code = ctx.where(step.idx)
+        return None
+    _, exit_line, code = ctx.where(step.idx)
     if not _is_closing_brace(code):
         return step.idx
-    _, exit_line, _ = ctx.where(step.idx)
     for st in ctx.t.walk_back(step.seq, limit=64):
         _, sl, sc = ctx.where(st.idx)
         if sl is None or sl == exit_line or _is_closing_brace(sc):
             continue                      # still in the epilogue
         if st.insn.op == "jcond":
-            return st.idx                 # the leaking path branched into the epilogue
+            return st.idx
         break
-    m = _ALLOC_INSN.search(e.text)
-    if m is not None:
-        return int(m.group(1))
-    return step.idx
+    return None
+
+
+def return_site(ctx, step: Optional[Step], defs: list) -> tuple[Optional[int], Optional[str]]:
+    """Where a bad return value is reported when the exit is the shared epilogue: the
+    nearest definition of R0 on the failing path whose line is not the closing brace (clang
+    often materialises the constant in the epilogue), else the nearest instruction on the
+    path whose line is a `return` statement, else the exit."""
+    for d in defs:
+        _, line, code = ctx.where(d.idx)
+        if line is not None and not _is_closing_brace(code):
+            return d.idx, d.text
+    if step is not None:
+        for st in ctx.t.walk_back(step.seq, limit=256):
+            _, line, code = ctx.where(st.idx)
+            if line is not None and code is not None and _RETURN.search(code):
+                return st.idx, st.insn.text
+    if defs:
+        return defs[0].idx, defs[0].text
+    return (step.idx, step.insn.text) if step is not None else (None, None)
