@@ -191,6 +191,12 @@ def _passed_elsewhere(ctx: _Ctx, step: Optional[Step]):
         return None
     # the branch where the failing path split off from the one that passed
     p = next((p for p in reversed(t.paths) if p.id == step.path), None)
+    if p is not None and p.src is not None:
+        src = t.program.get(p.src)
+        if src is not None and src.op == "call":
+            # the path starts at a call: a callback (bpf_loop & co.) verified again for its
+            # next iteration, with the state the previous one left: a loop, not a join
+            return None
     return other, p
 
 

@@ -403,7 +403,12 @@ def _has_ph_deep(v) -> bool:
 @lru_cache(maxsize=16384)
 def parse_item(text: str):
     """One state entry -> Slot, ("refs", (..)), ("frame", n), ("flag", name) or None."""
-    shape, nums = shape_of(text)
+    try:
+        shape, nums = shape_of(text)
+    except ValueError:
+        # digits that are not one number, e.g. fp-8=00002047: the slot-type chars "0000"
+        # above a sub-register spill, then the spilled value 2047: the grammar splits them
+        return _safe_parse(text, "item")
     if not nums:
         return _parse_shape(text)[0]
     if len(nums) > 9:

@@ -49,7 +49,13 @@ def parse_state_by_shape(text: str, parse_items: Callable[[str], Optional[State]
     key = "\x00".join(parts[0::2])
     plan = _SHAPES.get(key)
     if type(plan) is tuple:
-        return _run(plan, list(map(int, parts[1::2], repeat(0))))
+        try:
+            nums = list(map(int, parts[1::2], repeat(0)))
+        except ValueError:
+            # digits that are not one number (fp-8=00002047: slot-type chars "0000" above
+            # a sub-register spill, then 2047): the entry-by-entry parse splits them
+            return parse_items(text)
+        return _run(plan, nums)
     if plan is None:                        # first sighting: the reference, and remember
         ref = parse_items(text)             # raises (and keeps nothing) where it raises
         if len(_SHAPES) >= MAX_SHAPES:
@@ -226,7 +232,10 @@ def _plan(text: str, ref: Optional[State]):
             else:
                 entries.append(r)
             continue
-        spec = _spec(grammar.shape_of(tok)[0], cnt)
+        try:
+            spec = _spec(grammar.shape_of(tok)[0], cnt)
+        except ValueError:                  # digits that are not one number: fp-8=00001
+            return _FALLBACK
         if spec is None:
             return _FALLBACK
         sid, build, tmpl = spec
