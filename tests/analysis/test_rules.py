@@ -28,14 +28,27 @@ def test_error_line_the_grammar_does_not_know_is_still_the_rejection():
     assert (d.class_id, d.source_line, d.insn) == ("stack-oob", 5, 8)
 
 
-def test_unknown_line_in_an_accepted_log_is_not_an_error():
+def test_unknown_line_before_the_last_instruction_is_not_an_error():
     log = """0: R1=ctx() R10=fp0
+some debugging line nobody knows
 0: (b7) r0 = 0                        ; R0=0
 1: (95) exit
-some debugging line nobody knows
 processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0
 """
     assert diagnose(log) is None
+
+
+def test_unknown_line_after_the_last_instruction_is_reported_as_the_rejection():
+    # the kernel prints its error after the last instruction it verified: a line there that
+    # no family knows is still the error (class "other"), never an "accepted" verdict
+    log = """0: R1=ctx() R10=fp0
+0: (b7) r0 = 0                        ; R0=0
+1: (95) exit
+some error message nobody knows
+processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0
+"""
+    d = diagnose(log)
+    assert d is not None and d.class_id == "other" and "nobody knows" in d.message
 
 
 # ---------------------------------------------------------------- joins

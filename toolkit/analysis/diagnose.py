@@ -608,9 +608,31 @@ def classify(ctx: _Ctx, e: ErrorMessage, step: Optional[Step]):
         return ("ctx-access", f"at {at}: {e.text.strip()}", None, None, slc)
     if fam in ("ref-leak", "ref-invalid"):
         return ("unreleased-ref", f"{e.text.strip()}", None, None, slc)
-    if fam == "func-call":
+    if fam == "func-call" and "args#" in e.text:
+        # "kernel function f args#1 expected pointer to ...": a wrong kfunc argument
+        return ("helper-arg", f"at {at}: {e.text.strip()}", None, None, slc)
+    if fam in ("func-call", "func-unavailable", "lock-region"):
         return ("helper-unavailable", f"at {at}: {e.text.strip()}", None, None, slc)
+    cls = _FAMILY_CLASS.get(fam)
+    if fam == "ptr-value-oob":
+        # "value X makes <type> pointer be out of bounds": a negative X is a signed index
+        # whose minimum may be negative; a positive one runs past the object's end
+        value, ptr = int(e.field("value", 0)), e.field("ptr") or ""
+        cls = ("negative-min" if value < 0 else "pkt-offset-too-large" if ptr.startswith("pkt")
+               else "map-value-oob" if ptr.startswith("map_value") else "ptr-arith")
+    elif fam == "ptr-sum-too-big":
+        cls = "pkt-offset-too-large" if vt == "pkt" else "ptr-arith"
+    if cls is not None:
+        return (cls, f"at {at}: {e.text.strip()}", None, None, slc)
     return ("other", e.text.strip(), None, None, slc)
+
+
+# families (toolkit/logparse/messages.py) whose class follows from the family alone
+_FAMILY_CLASS = {
+    "ptr-const-math": "ptr-arith", "ptr-arith-sanitize": "ptr-arith",
+    "pkt-invalidated": "pkt-no-check", "uninit-trap": "uninit-read",
+    "stack-too-big": "stack-oob",
+}
 
 
 def _loop_explanation(ctx: _Ctx, cls: str, e: ErrorMessage) -> str:

@@ -13,6 +13,7 @@ along the path (`regs_before(step)`), so each path's states stay apart.
 """
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional
@@ -291,6 +292,7 @@ def build_trace(lines: Iterable[LogLine]) -> Trace:
             t.func_starts[ln.data.insn] = ln.data.func
         elif k == "libbpf" and ln.data == "cut":
             t.cut = True
+            pending = None      # the line before the cut is cut short: not a message
         elif k == "error":
             if not after_error:
                 t.failing = None if t.cut else last_step
@@ -304,7 +306,7 @@ def build_trace(lines: Iterable[LogLine]) -> Trace:
             t.report.append(ln)
         elif k == "processed":
             if pending is not None and not t.errors:
-                t.unknown_tail = pending
+                _unknown_is_error(t, pending)
             pending = None
             t.processed = ln.data
         elif k == "verification_time":
@@ -314,8 +316,27 @@ def build_trace(lines: Iterable[LogLine]) -> Trace:
         elif k == "unknown" and after_error and not t.report:
             # an error message outside the catalog, right after the failing insn
             t.errors.append(ln)
-        elif k == "unknown" and not after_error and last_step is not None and pending is None \
+        elif k == "unknown" and not after_error and pending is None \
                 and t.processed is None and ln.text.strip():
             pending = (ln, None if t.cut else last_step, regs)
+    if pending is not None and not t.errors and t.processed is None and not t.cut \
+            and not _CUT_LINE.match(pending[0].text):
+        # the log ends (no `processed`) on the unknown line, which is not an instruction or
+        # state line cut short ("1: (95) ex")
+        _unknown_is_error(t, pending)
     return t
+
+
+_CUT_LINE = re.compile(r"^\s*\d+:")
+
+
+def _unknown_is_error(t: Trace, pending: tuple) -> None:
+    """An unrecognised line after the last instruction, with no instruction after it and
+    nothing but statistics (or the end of the log) following, is the rejection's message:
+    a log that holds an error is never read as accepted. The diagnosis classifies it from
+    its text (class "other" when no family matches)."""
+    ln, step, regs = pending
+    t.unknown_tail = pending
+    t.errors.append(ln)
+    t.failing, t.failing_regs = step, regs
 
