@@ -124,7 +124,7 @@ static __always_inline void fqk_record_query(struct fqk_scratch *s, __u32 len, _
 		fqk_count(FQK_DNS_QDCOUNT);
 		return;
 	}
-	off = fqk_g_name_read(len, DNS_HDR_LEN, FQK_NAME_QUERY);
+	off = fqk_g_qname_read(len, FQK_NAME_QUERY);
 	if (off < 0 || (__u32)off + 4 > len) {
 		fqk_count(off < 0 ? -off : DNS_E_TRUNCATED);
 		return;

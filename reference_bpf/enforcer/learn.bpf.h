@@ -20,9 +20,22 @@
  * (Cilium keeps the most recently seen IPs of a name; earliest expiry is our equivalent)
  * and its fqk_allow entry deleted if that entry's latest expiry came from this name. An
  * IP already present has its expiry raised. fqk_allow[(cgroup, IP)] holds the latest
- * expiry over all names; the data path checks only that map.
+ * expiry over all names; the data path checks only that map. An existing allow entry is
+ * raised in place (no bpf_map_update_elem: an LRU update allocates and swaps an element
+ * per answer), as fqk_names slots always were.
+ * Events: FQK_LEARNED is counted for every credited IP of every answer; a LEARN event
+ * is emitted only when the (name, IP) pair becomes live (a new slot, or its slot had
+ * expired), not for every answer that refreshes it (an event per answer cost the agent
+ * ~40% of a CPU at max DNS load; --status and the TUI read the maps, not events).
  * Races: two CPUs learning the same name at once may lose one slot update (no locks in
  * the data path); the allow entry is still written, so the effect is a missed cap count.
+ * An in-place allow write racing the deletion of that entry (eviction on another CPU,
+ * the agent revoking a name) may land in the freed element: the entry is then gone (not
+ * learned until the next answer), or, if another learn has reused the element for its
+ * own (workload, IP) in that window, that entry's expiry is raised to this answer's.
+ * Only learning inserts into fqk_allow, so no IP that was never learned becomes allowed.
+ * In place saves ~80-100 ns per learned IP (an LRU update per answer, test-run,
+ * 2026-11-26).
  */
 #ifndef FQDNKIT_LEARN_BPF_H
 #define FQDNKIT_LEARN_BPF_H
@@ -90,30 +103,34 @@ static __always_inline int fqk_ip_eq(const __u8 *a, const __u8 *b)
 	return x[0] == y[0] && x[1] == y[1];
 }
 
-/**
- * fqk_g_slot_check - one step of the per-name slot scan for learned[@i]: slot @k of the
- * fqk_names entry s->lc.nk. Updates s->lc.same / free / oldest / oldest_exp.
- * verifier: one global function per slot keeps the scan's running results out of the
- * caller's verifier state (as a loop body they multiplied its states past 1M insns).
- * Return: 1 when slot @k holds the IP (scan done), else 0.
- */
-__attribute__((noinline)) int fqk_g_slot_check(__u32 k, __u32 i)
-{
-	struct fqk_scratch *s = fqk_scratch_get();
-	struct fqk_name_slot *sl;
+/* the per-name slot scan's context: the entry and the IP, for the bpf_loop callback */
+struct fqk_scan_ctx {
 	struct fqk_name_ips *e;
 	struct fqk_learned *l;
+	struct fqk_scratch *s;
+	__u32 cap;
+};
 
-	if (!s || k >= FQK_NAME_CAP_MAX || i >= DNS_MAX_ANSWERS)
+/**
+ * fqk_slot_step - one step of the per-name slot scan: slot @k of c->e against c->l.
+ * Updates s->lc.same / free / oldest / oldest_exp.
+ * verifier: a bpf_loop callback (verified once, the entry pointer in its context) whose
+ * running results live in the map value, not in registers: as a plain loop body they
+ * multiplied the caller's states past 1M insns. It used to be a global function per
+ * slot, which had to look the fqk_names entry up again at every slot (a hash lookup
+ * per slot and learned IP: 10 lookups for the 4th IP of a name).
+ * Return: 1 when slot @k holds the IP or the scan is over, else 0.
+ */
+static long fqk_slot_step(__u64 k, void *ctx)
+{
+	struct fqk_scan_ctx *c = ctx;
+	struct fqk_scratch *s = c->s;
+	struct fqk_name_slot *sl;
+
+	if (k >= FQK_NAME_CAP_MAX || k >= c->cap)
 		return 1;
-	e = bpf_map_lookup_elem(&fqk_names, &s->lc.nk);
-	if (!e)
-		return 1;
-	FQK_OPAQUE(k);
-	FQK_OPAQUE(i);
-	sl = &e->slot[k & (FQK_NAME_CAP_MAX - 1)];
-	l = &s->res.learned[i & (DNS_MAX_ANSWERS - 1)];
-	if (sl->expiry_ns && fqk_ip_eq(sl->ip, l->ip)) {
+	sl = &c->e->slot[k & (FQK_NAME_CAP_MAX - 1)];
+	if (sl->expiry_ns && fqk_ip_eq(sl->ip, c->l->ip)) {
 		s->lc.same = k;
 		return 1;
 	}
@@ -137,7 +154,7 @@ __attribute__((noinline)) int fqk_g_learn_one(__u32 i)
 	struct fqk_name_ips *e;
 	struct fqk_name_slot *sl;
 	struct fqk_learned *l;
-	int same = -1, free = -1, oldest = -1, idx;
+	int same = -1, free = -1, oldest = -1, idx, fresh;
 	__u64 exp, now;
 	__u32 ttl, cap;
 
@@ -160,11 +177,10 @@ __attribute__((noinline)) int fqk_g_learn_one(__u32 i)
 	s->lc.free = -1;
 	s->lc.oldest = -1;
 	s->lc.oldest_exp = 0;
-	for (__u32 k = 0; k < FQK_NAME_CAP_MAX; k++) {
-		if (k >= fqk_lim(cap))
-			break;
-		if (fqk_g_slot_check(k, i))
-			break;
+	{
+		struct fqk_scan_ctx c = { .e = e, .l = l, .s = s, .cap = cap };
+
+		bpf_loop(FQK_NAME_CAP_MAX, fqk_slot_step, &c, 0);
 	}
 	same = s->lc.same;
 	free = s->lc.free;
@@ -173,6 +189,8 @@ __attribute__((noinline)) int fqk_g_learn_one(__u32 i)
 	if (idx < 0)
 		return 0;
 	sl = &e->slot[idx & (FQK_NAME_CAP_MAX - 1)];
+	/* the pair becomes live: a new slot, or the IP's own slot had expired */
+	fresh = same < 0 || sl->expiry_ns <= now;
 	s->ak.cgid = s->lc.nk.cgid;
 	if (same < 0 && free < 0) {
 		/* evict: drop the allow entry if this name gave it its latest expiry */
@@ -193,13 +211,20 @@ __attribute__((noinline)) int fqk_g_learn_one(__u32 i)
 
 	__builtin_memcpy(s->ak.ip, l->ip, 16);
 	cur = bpf_map_lookup_elem(&fqk_allow, &s->ak);
-	if (!cur || cur->expiry_ns <= exp) {
+	if (!cur) {
 		s->av.expiry_ns = exp;
 		s->av.name_hash = s->lc.nk.name_hash;
 		bpf_map_update_elem(&fqk_allow, &s->ak, &s->av, BPF_ANY);
+	} else if (cur->expiry_ns <= exp) {
+		/* in place: the expiry only moves forward; egress reads one 8-byte word */
+		cur->expiry_ns = exp;
+		if (cur->name_hash != s->lc.nk.name_hash)
+			cur->name_hash = s->lc.nk.name_hash;
 	}
 	fqk_count(FQK_LEARNED);
-	fqk_event_emit(FQK_EV_LEARN, FQK_LEARNED, s->ak.cgid, l->ip, 0, 0, ttl, 0, &s->res.qname);
+	if (fresh)
+		fqk_event_emit(FQK_EV_LEARN, FQK_LEARNED, s->ak.cgid, l->ip, 0, 0, ttl, 0,
+			       &s->res.qname);
 	return 1;
 }
 
@@ -268,7 +293,7 @@ static __always_inline void fqk_learn(struct fqk_scratch *s, __u64 cgid,
 	__u32 zero = 0, n;
 
 	s->lc.nk.cgid = cgid;
-	s->lc.nk.name_hash = fqk_g_name_hash(FQK_NAME_Q);
+	s->lc.nk.name_hash = s->qname_h;	/* fqk_g_name_hash(FQK_NAME_Q), by the parser */
 	s->lc.now = bpf_ktime_get_boot_ns();
 	s->lc.min_ttl = pol->min_ttl;
 	s->lc.cap = pol->per_name_cap;

@@ -9,7 +9,9 @@ Contract: `register(subparsers)` adds the subcommand; `run(args) -> int`.
       socket is in the cgroup belongs to the cgroup workload, everything else on IF to
       the interface workload). An interface workload learns from UDP DNS only (TCP DNS
       answers are parsed at the socket: --cgroup). Then stay in the foreground printing events
-      (ring buffer) and re-applying the policy file when it changes (SIGHUP too); a bad
+      (ring buffer, read every 200 ms and at once for drops: drops, rejects and evictions;
+      learn events, one per (name, IP) that becomes live, with -v; every type counted in
+      the closing "events:" line) and re-applying the policy file when it changes (SIGHUP too); a bad
       new policy is reported and the one in force stays. --once exits after applying.
       The agent can be killed at any time: the kernel side keeps enforcing.
   fqdnkit enforce --status [--output json]   policy, learned IPs with TTL left, counters
@@ -32,6 +34,8 @@ def register(subparsers) -> None:
     p.add_argument("--resolver", action="append", default=[],
                    help="resolver address[:port] (adds to the policy's)")
     p.add_argument("--once", action="store_true", help="apply and exit instead of following events")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also print learn events (one per (name, IP) that becomes live)")
     p.add_argument("--status", action="store_true", help="show the running enforcer's state")
     p.add_argument("--detach", action="store_true", help="remove everything the enforcer pinned")
     p.add_argument("--pin-dir", default="/sys/fs/bpf/fqdnkit", help=argparse.SUPPRESS)
@@ -67,12 +71,11 @@ def _print_status(st: dict, fmt: str) -> None:
 
 
 def run(args) -> int:
-    import json
     import os
     import signal
     import sys
 
-    from ..enforcer.agent import Enforcer, Workload, decode_event
+    from ..enforcer.agent import EVENT_DRAIN_MS, Enforcer, EventSink, Workload
     from ..enforcer.bpfsys import RingBuffer
     from ..enforcer.policy import PolicyError, load_policy
     from ..model import FqdnkitError
@@ -137,18 +140,20 @@ def run(args) -> int:
     signal.signal(signal.SIGTERM, lambda *_: reload_flag.__setitem__("stop", True))
     signal.signal(signal.SIGINT, lambda *_: reload_flag.__setitem__("stop", True))
 
-    def on_event(data: bytes) -> None:
-        ev = decode_event(data)
-        if args.output == "json":
-            print(json.dumps(ev), flush=True)
-        else:
-            print(f"{ev['type']:<6} {ev['reason']:<24} {ev['ip']:<20} {ev['name']}", flush=True)
-
-    rb = RingBuffer(enf.map_fds["fqk_events"], on_event)
+    # the callback only keeps the record; the batch is handled after each drain
+    batch: list[bytes] = []
+    sink = EventSink(sys.stdout, verbose=args.verbose, fmt=args.output)
+    rb = RingBuffer(enf.map_fds["fqk_events"], batch.append)
     mtime = os.stat(args.policy).st_mtime_ns
     try:
         while not reload_flag["stop"]:
-            rb.poll(500)
+            # wakes at once for drops (the kernel forces that wake-up); other events are
+            # submitted without one and read here at least every EVENT_DRAIN_MS
+            rb.poll(EVENT_DRAIN_MS)
+            rb.consume()
+            if batch:
+                sink.handle(batch)
+                batch.clear()
             try:
                 m = os.stat(args.policy).st_mtime_ns
             except OSError:
@@ -169,6 +174,10 @@ def run(args) -> int:
                 print(f"policy reloaded into slot{'s' if len(slots) > 1 else ''} "
                       f"{', '.join(map(str, slots))}", flush=True)
     finally:
+        rb.consume()
+        if batch:
+            sink.handle(batch)
+        print(sink.summary(), flush=True)
         rb.close()
         enf.close()
     return 0

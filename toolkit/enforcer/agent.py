@@ -514,6 +514,51 @@ class Enforcer:
         self.prog_fds.clear()
 
 
+EVENT_DRAIN_MS = 200      # the agent reads the ring at least this often (enforce.py)
+_EV_TYPE_OFF = 32         # offset of fqk_event.type (after ts_ns, cgid, ip[16])
+
+
+class EventSink:
+    """What the agent does with fqk_events records, a batch at a time.
+
+    The kernel wakes the agent at once for drops only (BPF_RB_FORCE_WAKEUP; other events
+    are submitted without a wake-up unless the ring is filling, lib/enforcer.bpf.h), so
+    the agent drains the ring every EVENT_DRAIN_MS and hands each batch to `handle`.
+    Every event is counted by type (`counts`); drops, rejects and evictions are printed
+    (one line each, text or JSON); learn events (one per (name, IP) pair that becomes
+    live, learn.bpf.h) only with `verbose`. `summary()` is the closing line. The learned
+    state itself is in the maps (--status, TUI), not in events."""
+
+    def __init__(self, out, verbose: bool = False, fmt: str = "text"):
+        self.out, self.verbose, self.fmt = out, verbose, fmt
+        self.counts: dict[str, int] = {}
+
+    def handle(self, records: list) -> int:
+        """Count and print a batch of raw records; returns lines printed."""
+        lines = []
+        for data in records:
+            t = int.from_bytes(data[_EV_TYPE_OFF:_EV_TYPE_OFF + 4], "little")
+            name = maps.EVENT_TYPES.get(t, str(t))
+            self.counts[name] = self.counts.get(name, 0) + 1
+            if t == maps.EV_LEARN and not self.verbose:
+                continue
+            ev = decode_event(data)
+            if self.fmt == "json":
+                lines.append(json.dumps(ev))
+            else:
+                lines.append(f"{ev['type']:<6} {ev['reason']:<24} {ev['ip']:<20} {ev['name']}")
+        if lines:
+            self.out.write("\n".join(lines) + "\n")
+            self.out.flush()
+        return len(lines)
+
+    def summary(self) -> str:
+        parts = [f"{k} {v}" for k, v in sorted(self.counts.items())]
+        hidden = "" if self.verbose or not self.counts.get("learn") else \
+            " (learn events not printed: -v prints them)"
+        return f"events: {', '.join(parts) or 'none'}{hidden}"
+
+
 def decode_event(data: bytes) -> dict:
     from .. import reasons
     e = maps.from_bytes(maps.Event, data)

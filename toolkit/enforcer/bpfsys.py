@@ -1,7 +1,8 @@
 """The few kernel calls the enforcer needs beyond toolkit.libbpf (lead: candidates to move).
 
-Contract: `RingBuffer(map_fd, callback)` wraps libbpf's ring_buffer__new/poll/free
-(callback(bytes) per record); `cgroup_id(path)` is the cgroup v2 id of a directory (its
+Contract: `RingBuffer(map_fd, callback)` wraps libbpf's ring_buffer__new/poll/consume/free
+(callback(bytes) per record; `consume()` reads what is there without waiting, for records
+submitted with BPF_RB_NO_WAKEUP, which never wake `poll`); `cgroup_id(path)` is the cgroup v2 id of a directory (its
 kernfs inode number, what bpf_skb_cgroup_id returns); `cgroup2_mount()` finds the v2
 hierarchy (findmnt -t cgroup2, per FACTS /sys/fs/cgroup/unified here); `boot_ns()` is
 CLOCK_BOOTTIME in ns (bpf_ktime_get_boot_ns); `netns_cookie()` is the cookie of the
@@ -36,6 +37,8 @@ def _lib():
         lib.ring_buffer__new.argtypes = [c_int, _SAMPLE_FN, c_void_p, c_void_p]
         lib.ring_buffer__poll.restype = c_int
         lib.ring_buffer__poll.argtypes = [c_void_p, c_int]
+        lib.ring_buffer__consume.restype = c_int
+        lib.ring_buffer__consume.argtypes = [c_void_p]
         lib.ring_buffer__free.restype = None
         lib.ring_buffer__free.argtypes = [c_void_p]
         _declared = True
@@ -63,6 +66,13 @@ class RingBuffer:
         n = _lib().ring_buffer__poll(self._rb, timeout_ms)
         if n < 0 and n != -4:  # -EINTR: a signal arrived, not an error
             raise OSError(-n, f"ring buffer poll: {os.strerror(-n)}")
+        return max(n, 0)
+
+    def consume(self) -> int:
+        """Read every record available now (no wait); returns how many."""
+        n = _lib().ring_buffer__consume(self._rb)
+        if n < 0 and n != -4:
+            raise OSError(-n, f"ring buffer consume: {os.strerror(-n)}")
         return max(n, 0)
 
     def close(self) -> None:
