@@ -54,6 +54,8 @@ def lines_resolver(object_spec, program: Optional[str]):
                 sl.insn_off < prog.sec_insn_off + prog.insn_count:
             return None
         return sl.file.rsplit("/", 1)[-1], sl.line, sl.text
+    # file name as reported -> the path line info recorded (to read the source when needed)
+    lines_of.paths = {l.file.rsplit("/", 1)[-1]: l.file for l in prog.lines}
     return lines_of
 
 

@@ -224,6 +224,25 @@ def _spill_lost_range(ctx: _Ctx, slc: list[SliceStep], check_seq: int):
     return None
 
 
+def _spill_widened(ctx: _Ctx, slc: list[SliceStep]):
+    """(spill, fill) of the slice where both states are printed and the reloaded register's
+    maximum is larger than the stored one's (a narrow or misaligned spill keeps no bounds)."""
+    spills = [x for x in slc if x.role == "spill"]
+    for f in (x for x in slc if x.role == "fill"):
+        sp = next((x for x in spills if x.seq < f.seq), None)
+        fst = ctx.t.step(f.seq)
+        sst = ctx.t.step(sp.seq) if sp is not None else None
+        if sst is None or fst is None or fst.after is None or not f.regs or not sst.insn.src:
+            continue
+        want = "R" + f.regs[0][1:]
+        filled = next((x.value for x in fst.after.slots if x.name == want), None)
+        spilled = sst.regs.get("R" + sst.insn.src[1:])
+        if (isinstance(spilled, RegValue) and filled is not None and spilled.umax is not None
+                and filled.umax is not None and filled.umax > spilled.umax):
+            return sp, f
+    return None
+
+
 def _is_helper_call(insn) -> bool:
     """A call of a helper or kfunc (not of a BPF subprogram, which has a pc-relative target)."""
     return insn.op == "call" and insn.callee is not None and insn.target is None
@@ -397,14 +416,22 @@ def _index_range_lost(ctx, step, slc: list[SliceStep], at: str) -> Optional[tupl
     """
     checks = [s for s in slc if s.role == "check" and _is_scalar_check(ctx, s)]
     lost = _spill_lost_range(ctx, slc, min(c.seq for c in checks)) if checks else None
+    if lost is None and not checks:
+        # bounded without a compare (a mask, a modulo, a narrow type) and then spilled:
+        # only a spill whose reload is *known* to be wider than what was stored counts
+        lost = _spill_widened(ctx, slc)
     if lost is not None:
         before = lost[0].seq if lost[0] is not None else lost[1].seq
-        c = next((c for c in checks if c.seq < before), checks[-1])
         f = lost[1]
+        if checks:
+            c = next((c for c in checks if c.seq < before), checks[-1])
+            how = f"the index was checked at {_loc(ctx, c.idx)}"
+        else:
+            how = f"the index was bounded when it was stored ({lost[0].text.strip()})"
         return ("range-lost-spill",
-                f"the index was checked at {_loc(ctx, c.idx)} but then went through the stack "
-                f"({f.text.strip()} at {_loc(ctx, f.idx)}) and came back without its range, so "
-                f"the access at {at} is unbounded")
+                f"{how} but then went through the stack ({f.text.strip()} at "
+                f"{_loc(ctx, f.idx)}) and came back without its range, so the access at {at} "
+                f"is unbounded")
     joined = _passed_elsewhere(ctx, step)
     if joined is not None:
         p = joined[1]
@@ -477,7 +504,7 @@ def classify(ctx: _Ctx, e: ErrorMessage, step: Optional[Step]):
                 f"frame but were never written on this path (the kernel reports them beyond "
                 f"the written part of the stack)", None, None, slc)
     if (step is not None and _is_helper_call(step.insn)
-            and fam in ("map-value-oob", "map-key-oob", "mem-oob", "stack-oob", "max-outside",
+            and fam in ("map-value-oob", "map-key-oob", "mem-oob", "max-outside",
                         "min-outside", "unbounded-access")):
         # the access is the helper's: a buffer argument and a size argument that do not fit
         return ("helper-arg", f"the helper {step.insn.callee} called at {at} would access "
@@ -486,6 +513,11 @@ def classify(ctx: _Ctx, e: ErrorMessage, step: Optional[Step]):
     if fam in ("map-value-oob", "map-key-oob", "mem-oob"):
         vs = e.field("value_size") or e.field("key_size") or e.field("mem_size")
         off, size = int(e.field("off", 0)), int(e.field("size", 0))
+        if off < 0:
+            return ("negative-min", f"the access at {at} starts at offset {off}, before the "
+                    f"start of the {vs}-byte value: the index (or the offset computed from it) "
+                    f"is negative on this path; use an unsigned index or check `i >= 0`",
+                    None, None, slc)
         excess = off + size - int(vs or 0)
         if size == 0:
             return ("helper-arg", f"a helper at {at} is given a size that may be 0 (a zero-sized "

@@ -116,11 +116,43 @@ def loop_header(ctx, region: tuple[int, int], f: Optional[str]):
         f = ctx.where(region[1])[0]       # the back-edge's file when the failing insn has none
     kw, any_ = scan(range(region[0], region[1] + 1))
     if kw is not None:
-        return kw
+        return _do_of_do_while(ctx, kw)
     pre_kw, _ = scan(range(max(region[0] - 12, 0), region[0]))
     if pre_kw is not None and (any_ is None or pre_kw[1] <= any_[1]):
         return pre_kw
     return any_
+
+
+_CLOSING_WHILE = re.compile(r"^\s*\}\s*while\b")
+
+
+def _do_of_do_while(ctx, found):
+    """A `} while (cond);` line is the bottom of a do-while loop whose `do {` line carries no
+    instruction (so no line info): read the source file, when the object's line info says
+    where it is and it is readable, and walk up to the `do` that opens the matching brace."""
+    rf, rl, rc = found
+    if not rc or not _CLOSING_WHILE.match(rc):
+        return found
+    path = getattr(ctx.lines_of, "paths", {}).get(rf)
+    try:
+        with open(path) as fh:
+            src = fh.read().splitlines()
+    except (OSError, TypeError):
+        return found
+    if not (0 < rl <= len(src)) or not _CLOSING_WHILE.match(src[rl - 1]):
+        return found                      # the file changed since the object was built
+    depth = 0
+    for n in range(rl, 0, -1):
+        text = src[n - 1].split("//", 1)[0]
+        if n == rl:
+            text = text[:text.index("}") + 1]
+        depth += text.count("}") - text.count("{")
+        if depth <= 0:
+            for k in (n, n - 1):          # `do {` or `do` on the line above a lone `{`
+                if k > 0 and re.match(r"^\s*do\b", src[k - 1]):
+                    return rf, k, src[k - 1].strip()
+            return found
+    return found
 
 
 _ALLOC_INSN = re.compile(r"alloc_insn=(\d+)")
