@@ -186,8 +186,8 @@ def markdown(results: dict, plots: list[str], md_path: str) -> str:
           "p50 near 50 µs or near 1 ms, from one round to the next even with no enforcement at all; the "
           "table shows medians over rounds, results.json keeps every round.",
           "- `kernel-only` is the enforcer's programs and policy with no agent process (applied with "
-          "`--once`): the difference to `enforcer` is what the running agent (reading and printing every "
-          "event) costs on the same 2 CPUs.",
+          "`--once`): the difference to `enforcer` is what the running agent (draining the event ring "
+          "every 200 ms, printing drops) costs on the same 2 CPUs.",
           "- `lost` counts queries without an answer within dnsperf's 2 s timeout: a lost query is a failed "
           "lookup for the application.", ""]
     kc = results.get("kernel_cost")
