@@ -4,6 +4,7 @@ Every fixture removes what it made (netns, cgroup, processes, pins) even on fail
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -100,12 +101,14 @@ class Agent:
         raise AssertionError(f"agent never printed {needle!r}; got {self.lines[-10:]}")
 
 
-@pytest.fixture
-def agent(lab, tmp_path):
+@contextlib.contextmanager
+def _running_agent(lab, tmp_path, **kw):
+    """An Agent on a fresh policy file and pin dir; killed and detached afterwards (the pin
+    dir must be gone), also when the test fails."""
     pol = tmp_path / "policy.yaml"
     pol.write_text(POLICY)
     pin_dir = f"/sys/fs/bpf/fqk-test-{uuid.uuid4().hex[:6]}"
-    a = Agent(lab, pol, pin_dir)
+    a = Agent(lab, pol, pin_dir, **kw)
     try:
         yield a
     finally:
@@ -113,19 +116,17 @@ def agent(lab, tmp_path):
         subprocess.run([*FQDNKIT, "enforce", "--detach", "--pin-dir", pin_dir], cwd=REPO,
                        capture_output=True, timeout=30)
         assert not os.path.exists(pin_dir)
+
+
+@pytest.fixture
+def agent(lab, tmp_path):
+    with _running_agent(lab, tmp_path) as a:
+        yield a
 
 
 @pytest.fixture
 def iface_agent(lab, tmp_path):
     """An Agent for `--iface <workload veth>`, run inside the workload netns."""
-    pol = tmp_path / "policy.yaml"
-    pol.write_text(POLICY)
-    pin_dir = f"/sys/fs/bpf/fqk-test-{uuid.uuid4().hex[:6]}"
-    a = Agent(lab, pol, pin_dir, target=["--iface", WL_IFACE], prefix=lab.nsexec(lab.wl))
-    try:
+    with _running_agent(lab, tmp_path, target=["--iface", WL_IFACE],
+                        prefix=lab.nsexec(lab.wl)) as a:
         yield a
-    finally:
-        a.kill()
-        subprocess.run([*FQDNKIT, "enforce", "--detach", "--pin-dir", pin_dir], cwd=REPO,
-                       capture_output=True, timeout=30)
-        assert not os.path.exists(pin_dir)

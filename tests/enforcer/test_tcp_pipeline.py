@@ -117,6 +117,21 @@ print(json.dumps({"sent": sent, "got": got, "distinct_ids": len(ids), "rcodes": 
 """
 
 
+def _start_fake_resolver(lab, agent, server_src: str) -> None:
+    """A policy allowing a.test with FORGER4 as a second resolver, and a fake resolver
+    (server_src, a Python program that prints "ready") listening there in the resolver's
+    namespace; the lab's clean-up kills it, also on failure."""
+    agent.policy.write_text(f"""resolvers: ["{RESOLVER4}:53", "{FORGER4}:53"]
+min_ttl: 0
+names:
+  - a.test
+""")
+    srv = subprocess.Popen([*lab.nsexec(lab.res), PY, "-c", server_src, FORGER4],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lab.procs.append(srv)
+    assert srv.stdout.readline().strip() == "ready", srv.stderr.read() if srv.poll() is not None else ""
+
+
 def test_pipelined_tcp_queries_all_answered_and_learned(lab, agent):
     agent.policy.write_text(LONG_TTL_POLICY)
     agent.start()
@@ -195,15 +210,7 @@ print(len(first), dns.message.from_wire(second[2:]).answer[0][0])
 
 
 def test_tcp_framing_state_does_not_leak_into_a_reused_4tuple(lab, agent):
-    agent.policy.write_text(f"""resolvers: ["{RESOLVER4}:53", "{FORGER4}:53"]
-min_ttl: 0
-names:
-  - a.test
-""")
-    srv = subprocess.Popen([*lab.nsexec(lab.res), PY, "-c", HALF_SERVER, FORGER4],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lab.procs.append(srv)   # killed by the lab's clean-up, also on failure
-    assert srv.stdout.readline().strip() == "ready", srv.stderr.read() if srv.poll() is not None else ""
+    _start_fake_resolver(lab, agent, HALF_SERVER)
     agent.start()
     assert not lab.connect("10.77.1.4")
     port = 40000 + int(time.time()) % 20000
@@ -317,15 +324,7 @@ print(len(buf))
 
 
 def test_tcp_answer_to_a_query_never_sent_teaches_nothing(lab, agent):
-    agent.policy.write_text(f"""resolvers: ["{RESOLVER4}:53", "{FORGER4}:53"]
-min_ttl: 0
-names:
-  - a.test
-""")
-    srv = subprocess.Popen([*lab.nsexec(lab.res), PY, "-c", UNSOLICITED_SERVER, FORGER4],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lab.procs.append(srv)   # killed by the lab's clean-up, also on failure
-    assert srv.stdout.readline().strip() == "ready", srv.stderr.read() if srv.poll() is not None else ""
+    _start_fake_resolver(lab, agent, UNSOLICITED_SERVER)
     agent.start()
     r = lab.run([PY, "-c", ASK_CLIENT, FORGER4], timeout=20)
     assert r.returncode == 0, r.stderr
@@ -401,15 +400,7 @@ print(eagain, got)
 
 def test_tcp_queries_recorded_when_the_send_buffer_fills(lab, agent):
     n = 2000
-    agent.policy.write_text(f"""resolvers: ["{RESOLVER4}:53", "{FORGER4}:53"]
-min_ttl: 0
-names:
-  - a.test
-""")
-    srv = subprocess.Popen([*lab.nsexec(lab.res), PY, "-c", SLOW_SERVER, FORGER4],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lab.procs.append(srv)   # killed by the lab's clean-up, also on failure
-    assert srv.stdout.readline().strip() == "ready", srv.stderr.read() if srv.poll() is not None else ""
+    _start_fake_resolver(lab, agent, SLOW_SERVER)
     agent.start()
     r = lab.run([PY, "-c", BACKPRESSURE_CLIENT, FORGER4, str(n)], timeout=30)
     assert r.returncode == 0, r.stderr

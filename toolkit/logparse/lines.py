@@ -91,27 +91,14 @@ def parse_state(text: str) -> Optional[State]:
 
 def parse_state_items(text: str) -> Optional[State]:
     """The reference: a printed state parsed entry by entry (grammar.parse_item)."""
-    slots = []
-    frame = None
-    refs: tuple = ()
-    flags = []
+    results = []
     for tok in _ITEM.findall(text):
         r = grammar.parse_item(tok)
         if r is None:
             # "var_off=(0x0; 0xff)" holds a space: findall splits it only if unbalanced
             return None
-        if type(r) is tuple:
-            tag, val = r
-            if tag == "frame":
-                if frame is None:
-                    frame = val
-            elif tag == "refs":
-                refs = val
-            else:
-                flags.append(val)
-        else:
-            slots.append(r)
-    return State(frame=frame or 0, slots=tuple(slots), refs=refs, flags=tuple(flags))
+        results.append(r)
+    return shapes.aggregate(results)
 
 
 class _Parser:

@@ -108,11 +108,13 @@ def _run(plan, n: list[int]) -> State:
         ap(r)
     if simple:
         return State(0, tuple(out), (), ())
-    return _aggregate(out)
+    return aggregate(out)
 
 
-def _aggregate(results) -> State:
-    """As parse_state_items puts entry results together."""
+def aggregate(results) -> State:
+    """Entry results (Slot, or ("frame"|"refs"|"flag", value)) put together into a State:
+    the first frame label, the refs, the flags and the slots in order (shared with
+    lines.parse_state_items, the reference parse)."""
     slots = []
     frame = None
     refs: tuple = ()
