@@ -31,7 +31,7 @@ class EnforcerScreen(Screen):
     def on_mount(self) -> None:
         self.title = "enforcer"
         t = self.query_one("#ips", DataTable)
-        t.add_column("cgroup", key="cgid", width=10)
+        t.add_column("workload", key="cgid", width=24)
         t.add_column("IP", key="ip", width=40)
         t.add_column("name", key="name", width=50)
         t.add_column("TTL left (s)", key="ttl", width=12)
@@ -63,8 +63,9 @@ class EnforcerScreen(Screen):
             ttl = ip.get("ttl_left")
             ttl_cell = ("expired" if ip.get("expired") else
                         (f"{ttl:.1f}" if isinstance(ttl, (int, float)) else str(ttl or "")))
-            table.add_row(str(ip.get("cgid", "")), str(ip.get("ip", "?")), str(ip.get("name", "")),
-                          ttl_cell)
+            # "cgroup 1234" or "iface ifindex 3 netns 5" (maps.workload_text), not the raw key
+            wl = ip.get("workload") or (f"cgroup {ip['cgid']}" if "cgid" in ip else "")
+            table.add_row(wl, str(ip.get("ip", "?")), str(ip.get("name", "")), ttl_cell)
         counters = st.get("counters") or {}
         parts = [("drop/allow counters: ", "b")]
         for k, v in counters.items():
