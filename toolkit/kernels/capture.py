@@ -217,21 +217,31 @@ def capture_guest(version: str, objects: list[Path], out_root: Path, cache: Opti
                                f"programs without finishing; console tail:\n{tail}")
         summary = CaptureSummary(release, out_root / release,
                                  boot_seconds=boot_at[0] if boot_at else None)
-        tmp_kdir = Path(tempfile.mkdtemp(prefix=f".tmp-{release}-", dir=out_root))
-        tmp_kdir.chmod(0o755)
-        try:
-            _write_records(records, objects, stems, digests, release, tmp_kdir, summary,
-                           l2_budget, l4_budget, "guest libbpf 1.1 (static)")
-            _write_kernel_json(tmp_kdir, {"release": release, "source": "debian",
-                                          "package": img.package, "package_version": img.version,
-                                          "requested": version, "loader": "guest",
-                                          "btf": btf[0] if btf else None})
-            _install(tmp_kdir, out_root / release, set(stems.values()), full)
-        except BaseException:
-            shutil.rmtree(tmp_kdir, ignore_errors=True)
-            raise
+        _store_records(records, objects, stems, digests, release, out_root, summary, full,
+                       l2_budget, l4_budget, "guest libbpf 1.1 (static)",
+                       {"release": release, "source": "debian", "package": img.package,
+                        "package_version": img.version, "requested": version,
+                        "loader": "guest", "btf": btf[0] if btf else None})
     summary.seconds = time.monotonic() - t0
     return summary
+
+
+def _store_records(records, objects, stems, digests, release: str, out_root: Path,
+                   summary: CaptureSummary, full: bool, l2_budget: int, l4_budget: int,
+                   loader_text: str, kernel_meta: dict) -> None:
+    """Write a static-loader run's records and kernel.json into a temporary directory
+    beside the kernel's, then install it over out_root/<release>; on any error the
+    temporary directory is removed and what was there stays."""
+    tmp_kdir = Path(tempfile.mkdtemp(prefix=f".tmp-{release}-", dir=out_root))
+    tmp_kdir.chmod(0o755)
+    try:
+        _write_records(records, objects, stems, digests, release, tmp_kdir, summary,
+                       l2_budget, l4_budget, loader_text)
+        _write_kernel_json(tmp_kdir, kernel_meta)
+        _install(tmp_kdir, out_root / release, set(stems.values()), full)
+    except BaseException:
+        shutil.rmtree(tmp_kdir, ignore_errors=True)
+        raise
 
 
 def capture_host_static(objects: list[Path], out_root: Path, full: bool = True,
@@ -274,18 +284,10 @@ def capture_host_static(objects: list[Path], out_root: Path, full: bool = True,
         if proc.returncode != 0 or not done:
             raise FqdnkitError(f"{loader}: exit {proc.returncode} after {len(records)} programs")
         summary = CaptureSummary(release, out_root / release)
-        tmp_kdir = Path(tempfile.mkdtemp(prefix=f".tmp-{release}-", dir=out_root))
-        tmp_kdir.chmod(0o755)
-        try:
-            _write_records(records, objects, stems, digests, release, tmp_kdir, summary,
-                           l2_budget, l4_budget, "host static libbpf 1.1 (guest loader)")
-            _write_kernel_json(tmp_kdir, {"release": release, "source": "host",
-                                          "loader": "static",
-                                          "btf": Path("/sys/kernel/btf/vmlinux").exists()})
-            _install(tmp_kdir, out_root / release, set(stems.values()), full)
-        except BaseException:
-            shutil.rmtree(tmp_kdir, ignore_errors=True)
-            raise
+        _store_records(records, objects, stems, digests, release, out_root, summary, full,
+                       l2_budget, l4_budget, "host static libbpf 1.1 (guest loader)",
+                       {"release": release, "source": "host", "loader": "static",
+                        "btf": Path("/sys/kernel/btf/vmlinux").exists()})
     summary.seconds = time.monotonic() - t0
     return summary
 
