@@ -156,16 +156,15 @@ def test_pipelined_tcp_queries_all_answered_and_learned(lab, agent):
     assert learned_names(agent) == ALLOWED, agent.status()["ips"]
 
 
-# a TCP "resolver" on FORGER4:53 (listed as a resolver by this test's policy): the first
-# connection gets 8 bytes of its answer and a close, every later one the whole answer
-# (a.test A 10.77.1.4, an address no name in the lab zone allowed by the policy has)
-HALF_SERVER = r"""
+
+# the start of a one-answer-per-connection fake TCP resolver on argv[1]:53 (a Python
+# program; prints "ready" when listening): accept_query() -> (connection, query)
+FAKE_RESOLVER_HEAD = r"""
 import socket, struct, sys, dns.message, dns.rrset
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind((sys.argv[1], 53)); srv.listen(8)
 print("ready", flush=True)
-n = 0
-while True:
+def accept_query():
     c, _ = srv.accept()
     buf = b""
     while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
@@ -173,7 +172,16 @@ while True:
         if not d:
             break
         buf += d
-    q = dns.message.from_wire(buf[2:])
+    return c, dns.message.from_wire(buf[2:])
+"""
+
+# a TCP "resolver" on FORGER4:53 (listed as a resolver by this test's policy): the first
+# connection gets 8 bytes of its answer and a close, every later one the whole answer
+# (a.test A 10.77.1.4, an address no name in the lab zone allowed by the policy has)
+HALF_SERVER = FAKE_RESOLVER_HEAD + r"""
+n = 0
+while True:
+    c, q = accept_query()
     r = dns.message.make_response(q)
     r.answer.append(dns.rrset.from_text(q.question[0].name, 30, "IN", "A", "10.77.1.4"))
     w = r.to_wire()
@@ -284,11 +292,7 @@ def test_tcp_queries_split_across_writes_and_coalesced_are_recorded(lab, agent):
 # a TCP "resolver" on FORGER4:53 that answers each query with an unsolicited response
 # first (id + 1, a.test A 10.77.1.4: a query the workload never sent) and then the real
 # one (a.test A 10.77.1.3), both in one write
-UNSOLICITED_SERVER = r"""
-import socket, struct, sys, dns.message, dns.rrset
-srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind((sys.argv[1], 53)); srv.listen(8)
-print("ready", flush=True)
+UNSOLICITED_SERVER = FAKE_RESOLVER_HEAD + r"""
 def wire(q, qid, ip):
     r = dns.message.make_response(q)
     r.id = qid
@@ -296,14 +300,7 @@ def wire(q, qid, ip):
     w = r.to_wire()
     return struct.pack("!H", len(w)) + w
 while True:
-    c, _ = srv.accept()
-    buf = b""
-    while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
-        d = c.recv(4096)
-        if not d:
-            break
-        buf += d
-    q = dns.message.from_wire(buf[2:])
+    c, q = accept_query()
     c.sendall(wire(q, (q.id + 1) & 0xffff, "10.77.1.4") + wire(q, q.id, "10.77.1.3"))
     c.close()
 """
