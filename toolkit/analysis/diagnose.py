@@ -200,10 +200,11 @@ def _passed_elsewhere(ctx: _Ctx, step: Optional[Step]):
     return other, p
 
 
-def _spill_lost_range(ctx: _Ctx, slc: list[SliceStep], check_seq: int):
+def _spill_lost_range(ctx: _Ctx, slc: list[SliceStep], check_seq: int, known: bool = False):
     """(spill, fill) steps of the slice, after the check, where the fill came back wider than
     what was spilled (a narrow or misaligned spill keeps no bounds), or None. When the log
-    does not print both states the pair counts as lost (the older rule)."""
+    does not print both states the pair counts as lost (the older rule), unless `known`:
+    then only a reload *known* to be wider than the store counts."""
     spills = [x for x in slc if x.role == "spill"]
     for f in (x for x in slc if x.role == "fill" and x.seq > check_seq):
         sp = next((x for x in spills if x.seq < f.seq), None)
@@ -217,29 +218,13 @@ def _spill_lost_range(ctx: _Ctx, slc: list[SliceStep], check_seq: int):
         if sst is not None and sst.insn.src:
             v = sst.regs.get("R" + sst.insn.src[1:])
             spilled = v if isinstance(v, RegValue) else None
-        if (filled is not None and spilled is not None and filled.umax is not None
-                and spilled.umax is not None and filled.umax <= spilled.umax):
+        both = (filled is not None and spilled is not None and filled.umax is not None
+                and spilled.umax is not None)
+        if both and filled.umax <= spilled.umax:
             continue                          # the range survived this spill
+        if known and not both:
+            continue                          # cannot tell: not evidence of a lost range
         return sp, f
-    return None
-
-
-def _spill_widened(ctx: _Ctx, slc: list[SliceStep]):
-    """(spill, fill) of the slice where both states are printed and the reloaded register's
-    maximum is larger than the stored one's (a narrow or misaligned spill keeps no bounds)."""
-    spills = [x for x in slc if x.role == "spill"]
-    for f in (x for x in slc if x.role == "fill"):
-        sp = next((x for x in spills if x.seq < f.seq), None)
-        fst = ctx.t.step(f.seq)
-        sst = ctx.t.step(sp.seq) if sp is not None else None
-        if sst is None or fst is None or fst.after is None or not f.regs or not sst.insn.src:
-            continue
-        want = "R" + f.regs[0][1:]
-        filled = next((x.value for x in fst.after.slots if x.name == want), None)
-        spilled = sst.regs.get("R" + sst.insn.src[1:])
-        if (isinstance(spilled, RegValue) and filled is not None and spilled.umax is not None
-                and filled.umax is not None and filled.umax > spilled.umax):
-            return sp, f
     return None
 
 
@@ -419,7 +404,7 @@ def _index_range_lost(ctx, step, slc: list[SliceStep], at: str) -> Optional[tupl
     if lost is None and not checks:
         # bounded without a compare (a mask, a modulo, a narrow type) and then spilled:
         # only a spill whose reload is *known* to be wider than what was stored counts
-        lost = _spill_widened(ctx, slc)
+        lost = _spill_lost_range(ctx, slc, -1, known=True)
     if lost is not None:
         before = lost[0].seq if lost[0] is not None else lost[1].seq
         f = lost[1]
